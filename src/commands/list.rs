@@ -1,0 +1,6 @@
+//! list commands.
+
+use crate::cmd::CommandSpec;
+
+/// This group's part of the command table.
+pub const COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,33 @@
+//! Command handlers, one module per Redis command group. Each module exports `COMMANDS`, its part
+//! of the command table.
+
+pub mod connection;
+pub mod generic;
+pub mod hash;
+pub mod list;
+pub mod pubsub;
+pub mod scripting;
+pub mod server;
+pub mod set;
+pub mod sorted_set;
+pub mod stream;
+pub mod string;
+pub mod transactions;
+
+use crate::cmd::CommandSpec;
+
+/// Every group's table, joined by [`crate::cmd::table`].
+pub const ALL_GROUPS: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    generic::COMMANDS,
+    hash::COMMANDS,
+    list::COMMANDS,
+    pubsub::COMMANDS,
+    scripting::COMMANDS,
+    server::COMMANDS,
+    set::COMMANDS,
+    sorted_set::COMMANDS,
+    stream::COMMANDS,
+    string::COMMANDS,
+    transactions::COMMANDS,
+];

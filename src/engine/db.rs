@@ -1,0 +1,230 @@
+//! One logical database: the keyspace plus the expiry table.
+//!
+//! Keys live in an insertion-ordered index map so that RANDOMKEY, eviction sampling and SCAN work by
+//! position. Expiry times live in a second map holding only the keys that have a TTL (Redis's
+//! `expires` dict), so the active expiry cycle never looks at keys without one.
+//!
+//! SCAN walks positions from the highest to the lowest: removal moves the last entry into the hole
+//! (`swap_remove`), which only ever moves an entry from an already visited position to an unvisited
+//! one, so every key present for a whole scan is returned at least once, as Redis guarantees.
+
+use indexmap::IndexMap;
+
+use crate::types::Value;
+
+type Hasher = foldhash::fast::RandomState;
+
+/// A database.
+#[derive(Default)]
+pub struct Db {
+    keys: IndexMap<Box<[u8]>, Value, Hasher>,
+    expires: IndexMap<Box<[u8]>, i64, Hasher>,
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new() -> Db {
+        Db::default()
+    }
+
+    /// Number of keys, expired-but-not-yet-reclaimed ones included (as Redis's DBSIZE).
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// True when `key` has an expiry time at or before `now_ms`.
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        match self.expires.get(key) {
+            Some(&at) => at <= now_ms,
+            None => false,
+        }
+    }
+
+    /// Removes `key` if it is expired; returns true when it was removed.
+    pub fn expire_if_needed(&mut self, key: &[u8], now_ms: i64) -> bool {
+        if self.is_expired(key, now_ms) {
+            self.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The value under `key`, ignoring expiry (callers run `expire_if_needed` first).
+    pub fn get(&self, key: &[u8]) -> Option<&Value> {
+        self.keys.get(key)
+    }
+
+    /// The value under `key`, mutable, ignoring expiry.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.keys.get_mut(key)
+    }
+
+    /// True when `key` is present (ignoring expiry).
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.keys.contains_key(key)
+    }
+
+    /// Stores `value` under `key` and clears any TTL (SET semantics).
+    pub fn set(&mut self, key: &[u8], value: Value) {
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
+        self.set_keep_ttl(key, value);
+    }
+
+    /// Stores `value` under `key`, keeping an existing TTL.
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
+        if let Some(slot) = self.keys.get_mut(key) {
+            *slot = value;
+        } else {
+            self.keys.insert(key.into(), value);
+        }
+    }
+
+    /// The value under `key`, inserting `make()` first when absent.
+    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Value {
+        if !self.keys.contains_key(key) {
+            self.keys.insert(key.into(), make());
+        }
+        self.keys.get_mut(key).expect("inserted above")
+    }
+
+    /// Removes `key` and its TTL; returns the value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        let v = self.keys.swap_remove(key)?;
+        if !self.expires.is_empty() {
+            self.expires.swap_remove(key);
+        }
+        Some(v)
+    }
+
+    /// The absolute expiry time of `key` in Unix ms.
+    pub fn expiry(&self, key: &[u8]) -> Option<i64> {
+        self.expires.get(key).copied()
+    }
+
+    /// Sets the absolute expiry of an existing key.
+    pub fn set_expiry(&mut self, key: &[u8], at_ms: i64) {
+        if let Some(slot) = self.expires.get_mut(key) {
+            *slot = at_ms;
+        } else if self.keys.contains_key(key) {
+            self.expires.insert(key.into(), at_ms);
+        }
+    }
+
+    /// Removes the TTL of `key`; returns true when it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.expires.swap_remove(key).is_some()
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.keys = IndexMap::default();
+        self.expires = IndexMap::default();
+    }
+
+    /// Iterates keys and values (expired ones included).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Value)> {
+        self.keys.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// Iterates keys with their expiry time.
+    pub fn iter_expires(&self) -> impl Iterator<Item = (&[u8], i64)> {
+        self.expires.iter().map(|(k, v)| (&**k, *v))
+    }
+
+    /// The key at position `i`.
+    pub fn key_at(&self, i: usize) -> Option<&[u8]> {
+        self.keys.get_index(i).map(|(k, _)| &**k)
+    }
+
+    /// The key with a TTL at position `i` of the expiry table, and its time.
+    pub fn expire_at_index(&self, i: usize) -> Option<(&[u8], i64)> {
+        self.expires.get_index(i).map(|(k, v)| (&**k, *v))
+    }
+
+    /// One SCAN step: visits up to `count` positions starting below `cursor` (0 = start) and
+    /// returns the next cursor (0 = done). See the module docs for why positions go downwards.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &Value)) -> u64 {
+        scan_positions(self.keys.len(), cursor, count, |i| {
+            let (k, v) = self.keys.get_index(i).expect("position in range");
+            visit(k, v)
+        })
+    }
+}
+
+/// Walks positions of an indexed collection downwards for a SCAN-style cursor.
+///
+/// Cursor 0 starts at the top; a returned cursor `c > 0` means "continue at position `c - 1`".
+/// Usable by any collection whose removals are `swap_remove` (HSCAN, SSCAN, ZSCAN).
+pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    let mut next = if cursor == 0 { len } else { (cursor as usize).min(len) };
+    let mut visited = 0;
+    while next > 0 && visited < count.max(1) {
+        next -= 1;
+        visit(next);
+        visited += 1;
+    }
+    next as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::StrValue;
+
+    fn s(v: &str) -> Value {
+        Value::Str(StrValue::Raw(v.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn scan_returns_every_surviving_key_despite_deletes() {
+        let mut db = Db::new();
+        for i in 0..100 {
+            db.set(format!("k{i}").as_bytes(), s("v"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            let mut batch = vec![];
+            cursor = db.scan(cursor, 7, |k, _| batch.push(k.to_vec()));
+            seen.extend(batch);
+            // Delete a few keys (never the ones we check below) between calls.
+            round += 1;
+            db.remove(format!("k{}", 90 + round % 10).as_bytes());
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..90 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+    }
+
+    #[test]
+    fn expiry_is_tracked_separately() {
+        let mut db = Db::new();
+        db.set(b"a", s("1"));
+        db.set(b"b", s("2"));
+        db.set_expiry(b"a", 100);
+        assert_eq!(db.expires_len(), 1);
+        assert!(!db.expire_if_needed(b"a", 99));
+        assert!(db.expire_if_needed(b"a", 100));
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.expires_len(), 0);
+        db.set_expiry(b"missing", 5);
+        assert_eq!(db.expires_len(), 0);
+    }
+}

@@ -1,0 +1,322 @@
+//! The engine: all databases and shared state behind one lock, and the entry points the front
+//! doors call.
+//!
+//! Locking rule (see ARCHITECTURE.md): whoever holds the engine lock never touches Python and never
+//! waits for anything but the lock's own release. Wake-ups gathered under the lock run after it is
+//! released.
+
+pub mod blocking;
+pub mod client;
+pub mod clock;
+pub mod db;
+pub mod expiry;
+pub mod pubsub;
+pub mod waker;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::cmd::dispatch;
+use crate::reply::Reply;
+use blocking::Blocking;
+pub use client::{Client, ClientInfo};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use db::Db;
+use waker::Wakes;
+
+/// The locked store.
+pub type MutexGuardStore<'a> = MutexGuard<'a, Store>;
+
+/// Engine settings fixed at creation.
+pub struct EngineOptions {
+    /// Number of databases (SELECT range).
+    pub databases: usize,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Run the background active-expiry thread.
+    pub active_expiry: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { databases: 16, clock: Arc::new(SystemClock), active_expiry: true }
+    }
+}
+
+/// Counters INFO reports.
+#[derive(Default)]
+pub struct Stats {
+    /// Commands processed.
+    pub commands: u64,
+    /// Keys expired (lazily or actively).
+    pub expired_keys: u64,
+    /// Successful key lookups.
+    pub keyspace_hits: u64,
+    /// Failed key lookups.
+    pub keyspace_misses: u64,
+    /// Calls per command name.
+    pub per_command: HashMap<&'static str, u64>,
+}
+
+/// Everything the engine lock protects.
+pub struct Store {
+    /// The databases.
+    pub dbs: Vec<Db>,
+    /// Clients blocked on keys.
+    pub blocking: Blocking,
+    /// WATCHed keys: (db, key) -> dirty flags of the watching clients.
+    pub watched: HashMap<(usize, Vec<u8>), Vec<(u64, Arc<AtomicBool>)>>,
+    /// Connected clients, by id.
+    pub clients: HashMap<u64, ClientInfo>,
+    /// Pub/sub registry.
+    pub pubsub: pubsub::PubSub,
+    /// Writes since the last save.
+    pub dirty: u64,
+    /// Counters.
+    pub stats: Stats,
+    /// CONFIG values that are not typed fields elsewhere, by lower-case name.
+    pub config: HashMap<String, Vec<u8>>,
+    /// Engine start, Unix ms.
+    pub started_ms: i64,
+}
+
+impl Store {
+    fn new(opts: &EngineOptions) -> Store {
+        Store {
+            dbs: (0..opts.databases).map(|_| Db::new()).collect(),
+            blocking: Blocking::default(),
+            watched: HashMap::new(),
+            clients: HashMap::new(),
+            pubsub: pubsub::PubSub::default(),
+            dirty: 0,
+            stats: Stats::default(),
+            config: HashMap::new(),
+            started_ms: opts.clock.now_ms(),
+        }
+    }
+}
+
+/// Per-call execution environment: frozen time and the wake-ups to run after unlocking.
+pub struct Env {
+    /// Time of this call in Unix ms (frozen for the whole command, EXEC or script).
+    pub now_ms: i64,
+    /// Same instant in microseconds.
+    pub now_us: i64,
+    /// Wake-ups to run once the lock is released.
+    pub wakes: Wakes,
+    /// Running inside EXEC.
+    pub in_exec: bool,
+    /// Running inside a Lua script.
+    pub in_script: bool,
+    /// Re-running a blocked command after a signal.
+    pub block_retry: bool,
+    /// The blocked command's deadline passed: reply with the timeout reply.
+    pub block_timed_out: bool,
+}
+
+impl Env {
+    /// An environment at time `now_us`.
+    pub fn new(now_us: i64) -> Env {
+        Env {
+            now_ms: now_us / 1000,
+            now_us,
+            wakes: Wakes::default(),
+            in_exec: false,
+            in_script: false,
+            block_retry: false,
+            block_timed_out: false,
+        }
+    }
+}
+
+/// What a blocked client's retry produced.
+pub enum BlockStep {
+    /// The command completed (served or timed out).
+    Done(Reply),
+    /// Still blocked; `Some(ms)` is the time left before the deadline.
+    Waiting(Option<i64>),
+}
+
+/// An engine: shared by every client that should see the same data.
+pub struct Engine {
+    store: Mutex<Store>,
+    clock: Arc<dyn Clock>,
+    next_client_id: AtomicU64,
+    expiry: Arc<expiry::ExpiryControl>,
+}
+
+impl Engine {
+    /// Creates an engine (and its active-expiry thread when enabled).
+    pub fn new(opts: EngineOptions) -> Arc<Engine> {
+        let engine = Arc::new(Engine {
+            store: Mutex::new(Store::new(&opts)),
+            clock: opts.clock.clone(),
+            next_client_id: AtomicU64::new(1),
+            expiry: Arc::default(),
+        });
+        if opts.active_expiry {
+            expiry::spawn(&engine);
+        }
+        engine
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Locks the store (blocking).
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock()
+    }
+
+    /// Locks the store if it is free right now.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, Store>> {
+        self.store.try_lock()
+    }
+
+    /// A fresh environment at the current time.
+    pub fn env(&self) -> Env {
+        Env::new(self.clock.now_us())
+    }
+
+    /// Opens a client session and registers it for CLIENT LIST.
+    pub fn open_client(&self) -> Client {
+        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let client = Client::new(id);
+        let now = self.clock.now_ms();
+        let info = ClientInfo {
+            created_ms: now,
+            last_ms: now,
+            resp: 2,
+            killed: client.killed.clone(),
+            ..ClientInfo::default()
+        };
+        self.lock().clients.insert(id, info);
+        client
+    }
+
+    /// Mirrors a client's protocol into CLIENT LIST.
+    pub fn set_client_resp(&self, client: &Client) {
+        if let Some(info) = self.lock().clients.get_mut(&client.id) {
+            info.resp = client.resp;
+        }
+    }
+
+    /// Closes a client: unblocks it, forgets its WATCHes, subscriptions and CLIENT LIST entry.
+    pub fn close_client(&self, client: &mut Client) {
+        let mut env = self.env();
+        {
+            let mut store = self.lock();
+            reset_client_state(&mut store, client, &mut env);
+            store.clients.remove(&client.id);
+        }
+        env.wakes.run();
+    }
+
+    /// Runs one command under the lock. Returns None when the client blocked (its state is then in
+    /// `client.blocked`; call [`Engine::block_step`] to wait for it).
+    pub fn execute(&self, client: &mut Client, args: Vec<Vec<u8>>) -> Option<Reply> {
+        let mut env = self.env();
+        let r = {
+            let mut store = self.lock();
+            self.execute_locked(&mut store, client, args, &mut env)
+        };
+        env.wakes.run();
+        r
+    }
+
+    /// Runs one command on an already locked store; the caller runs `env.wakes` after unlocking.
+    pub fn execute_locked(
+        &self,
+        store: &mut Store,
+        client: &mut Client,
+        args: Vec<Vec<u8>>,
+        env: &mut Env,
+    ) -> Option<Reply> {
+        let r = dispatch::dispatch(store, client, args, env);
+        self.expiry.note_ttls(store);
+        r
+    }
+
+    /// Re-runs a blocked client's command if it was signalled or its deadline passed.
+    pub fn block_step(&self, client: &mut Client) -> BlockStep {
+        let mut env = self.env();
+        let step = {
+            let mut store = self.lock();
+            self.block_step_locked(&mut store, client, &mut env)
+        };
+        env.wakes.run();
+        step
+    }
+
+    /// [`Engine::block_step`] on an already locked store.
+    pub fn block_step_locked(&self, store: &mut Store, client: &mut Client, env: &mut Env) -> BlockStep {
+        let Some(b) = client.blocked.as_ref() else {
+            return BlockStep::Done(Reply::Error("ERR client is not blocked".into()));
+        };
+        let timed_out = b.deadline_ms.is_some_and(|d| env.now_ms >= d);
+        if !timed_out && !b.waiter.is_signaled() {
+            return BlockStep::Waiting(b.deadline_ms.map(|d| d - env.now_ms));
+        }
+        let args = b.args.clone();
+        env.block_retry = true;
+        env.block_timed_out = timed_out;
+        match dispatch::dispatch(store, client, args, env) {
+            Some(reply) => {
+                let b = client.blocked.take().expect("still blocked");
+                finish_block(store, &b, env);
+                BlockStep::Done(reply)
+            }
+            None => {
+                let b = client.blocked.as_ref().expect("still blocked");
+                b.waiter.clear_signal();
+                BlockStep::Waiting(b.deadline_ms.map(|d| d - env.now_ms))
+            }
+        }
+    }
+
+    /// Gives up a blocked command (cancellation, disconnect). Nothing was consumed for it.
+    pub fn cancel_block(&self, client: &mut Client) {
+        let mut env = self.env();
+        if let Some(b) = client.blocked.take() {
+            let mut store = self.lock();
+            finish_block(&mut store, &b, &mut env);
+        }
+        env.wakes.run();
+    }
+
+    /// Drops MULTI, WATCH, blocking and subscriptions (RESET, reconnect after an error).
+    pub fn reset_client(&self, client: &mut Client) {
+        let mut env = self.env();
+        {
+            let mut store = self.lock();
+            reset_client_state(&mut store, client, &mut env);
+        }
+        env.wakes.run();
+    }
+}
+
+/// Removes a finished (or abandoned) waiter and passes its signal on: if any of its keys still
+/// holds data, the next waiter on that key gets a chance.
+fn finish_block(store: &mut Store, b: &client::BlockedState, env: &mut Env) {
+    store.blocking.unregister(&b.waiter);
+    for k in &b.waiter.keys {
+        if store.dbs[b.waiter.db].contains(k) {
+            store.blocking.signal(b.waiter.db, k, &mut env.wakes);
+        }
+    }
+}
+
+/// Clears a client's transaction, watches, blocking and subscriptions.
+pub fn reset_client_state(store: &mut Store, client: &mut Client, env: &mut Env) {
+    client.multi = None;
+    crate::commands::transactions::unwatch_all(store, client);
+    if let Some(b) = client.blocked.take() {
+        finish_block(store, &b, env);
+    }
+    crate::commands::pubsub::unsubscribe_all(store, client, env);
+}

@@ -1,0 +1,14 @@
+//! burner-redis: an embedded, Redis-compatible engine for redis-py.
+//!
+//! Layers (see ARCHITECTURE.md): `types` (data structures) <- `engine` (store, clients, blocking,
+//! expiry) <- `cmd` + `commands` (table, dispatcher, handlers) <- front doors (`py`, `server`,
+//! `scripting`). Only `py` imports pyo3.
+
+pub mod cmd;
+pub mod commands;
+pub mod engine;
+pub mod error;
+pub mod glob;
+pub mod py;
+pub mod reply;
+pub mod types;

@@ -1,0 +1,58 @@
+//! Data structures behind each Redis type. Nothing here knows about protocols, Python or Lua:
+//! command handlers in `src/commands` read and change these values and build replies themselves.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod stream;
+pub mod string;
+pub mod zset;
+
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
+pub use stream::StreamValue;
+pub use string::StrValue;
+pub use zset::ZSetValue;
+
+/// A value stored under a key.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// A string (raw bytes or an integer).
+    Str(StrValue),
+    /// A hash.
+    Hash(HashValue),
+    /// A set.
+    Set(SetValue),
+    /// A sorted set.
+    ZSet(Box<ZSetValue>),
+    /// A list.
+    List(ListValue),
+    /// A stream.
+    Stream(Box<StreamValue>),
+}
+
+impl Value {
+    /// The name TYPE replies with.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::List(_) => "list",
+            Value::Stream(_) => "stream",
+        }
+    }
+
+    /// True for a collection with no elements (streams may stay empty, as in Redis).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) | Value::Stream(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
+            Value::List(l) => l.is_empty(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+"""Shared fixtures.
+
+* ``engine``: a fresh engine per test.
+* ``r`` / ``rs``: async / sync redis-py clients on a fresh engine, for every protocol and decode
+  mode combination that changes reply shapes.
+* ``diff``: runs each command against burner *and* a real redis-server (started here on a unix
+  socket when the binary is installed) and asserts both replies (or both errors) are equal; it
+  returns burner's reply so tests also assert exact values without a server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import redis
+import redis.asyncio
+
+from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
+
+REDIS_SERVER = os.environ.get("BURNER_REDIS_SERVER", shutil.which("redis-server"))
+
+PROTOCOL_MODES = [
+    pytest.param((2, False), id="resp2"),
+    pytest.param((3, False), id="resp3"),
+    pytest.param((3, True), id="resp3-decoded"),
+    pytest.param((2, True), id="resp2-decoded"),
+]
+
+
+def _start_server(tmp: str):
+    sock = os.path.join(tmp, "redis.sock")
+    proc = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port", "0",
+            "--unixsocket", sock,
+            "--unixsocketperm", "700",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", tmp,
+            "--enable-debug-command", "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if os.path.exists(sock):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.close()
+                return proc, sock
+            except OSError:
+                pass
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis_server_socket():
+    """Path of a private redis-server's unix socket, or None when redis-server is not installed."""
+    if not REDIS_SERVER:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the differential tests: redis-server is not installed")
+        yield None
+        return
+    tmp = tempfile.mkdtemp(prefix="burner-ref-")
+    proc, sock = _start_server(tmp)
+    try:
+        yield sock
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def engine():
+    return Engine()
+
+
+@pytest.fixture(params=PROTOCOL_MODES)
+async def r(request):
+    protocol, decode = request.param
+    client = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(protocol=protocol, decode_responses=decode))
+    yield client
+    await client.connection_pool.aclose() if hasattr(client.connection_pool, "aclose") else None
+
+
+@pytest.fixture(params=PROTOCOL_MODES)
+def rs(request):
+    protocol, decode = request.param
+    client = redis.Redis(connection_pool=BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode))
+    yield client
+    client.connection_pool.disconnect()
+
+
+def _outcome(fn):
+    try:
+        return ("ok", fn())
+    except redis.exceptions.RedisError as e:
+        return ("err", type(e).__name__, str(e))
+
+
+def normalize(v):
+    """Makes replies comparable where order is unspecified by Redis (sets)."""
+    if isinstance(v, set):
+        return sorted(v, key=repr)
+    return v
+
+
+class Diff:
+    """Calls the same command on burner and (when present) redis-server and compares."""
+
+    def __init__(self, burner: redis.Redis, real: redis.Redis | None):
+        self.burner = burner
+        self.real = real
+
+    def __call__(self, *args, unordered: bool = False, **options):
+        return self.call(lambda c: c.execute_command(*args, **options), unordered=unordered, label=args)
+
+    def call(self, fn, *, unordered: bool = False, label=None):
+        """Runs ``fn(client)`` on both clients; fn may use any redis-py method."""
+        got = _outcome(lambda: fn(self.burner))
+        if self.real is not None:
+            want = _outcome(lambda: fn(self.real))
+            g, w = got, want
+            if unordered and g[0] == "ok" and w[0] == "ok":
+                g = ("ok", sorted(g[1], key=repr) if isinstance(g[1], (list, set)) else g[1])
+                w = ("ok", sorted(w[1], key=repr) if isinstance(w[1], (list, set)) else w[1])
+            assert g == w, f"{label}: burner {g!r} != redis-server {w!r}"
+        if got[0] == "err":
+            raise getattr(redis.exceptions, got[1], redis.exceptions.ResponseError)(got[2])
+        return got[1]
+
+    def error(self, *args) -> str:
+        """Asserts the command fails on both sides and returns burner's message."""
+        with pytest.raises(redis.exceptions.RedisError) as ei:
+            self(*args)
+        return str(ei.value)
+
+
+@pytest.fixture(params=PROTOCOL_MODES)
+def diff(request, redis_server_socket):
+    protocol, decode = request.param
+    burner = redis.Redis(connection_pool=BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode))
+    real = None
+    if redis_server_socket:
+        real = redis.Redis(unix_socket_path=redis_server_socket, protocol=protocol, decode_responses=decode)
+        real.flushall()
+        real.script_flush()
+        real.config_set("notify-keyspace-events", "")
+    d = Diff(burner, real)
+    yield d
+    burner.connection_pool.disconnect()
+    if real is not None:
+        real.close()
