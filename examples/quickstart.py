@@ -1,0 +1,38 @@
+"""Quick start: redis-py's asyncio and sync clients on an in-process burner engine."""
+
+import asyncio
+
+import redis
+from redis.asyncio import Redis
+
+from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool
+
+
+async def main() -> None:
+    r = Redis(connection_pool=BurnerConnectionPool(decode_responses=True))
+    await r.set("greeting", "hello", ex=10)
+    print("GET greeting ->", await r.get("greeting"), "| TTL", await r.ttl("greeting"))
+
+    async with r.pipeline(transaction=True) as p:
+        p.set("a", "1").set("b", "2").mget("a", "b")
+        print("MULTI/EXEC ->", await p.execute())
+
+    # WATCH / MULTI / EXEC with optimistic retry, exactly as against a server.
+    await r.set("balance", "100")
+
+    async def withdraw(pipe):
+        balance = int(await pipe.get("balance"))
+        pipe.multi()
+        pipe.set("balance", balance - 30)
+
+    await r.transaction(withdraw, "balance")
+    print("balance after withdraw ->", await r.get("balance"))
+    await r.aclose()
+
+    s = redis.Redis(connection_pool=BurnerSyncConnectionPool())
+    s.set("sync", b"works")
+    print("sync client ->", s.get("sync"))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
