@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 from ._engine import Engine
+from .client import BurnerRedis, BurnerSyncRedis
 from .connection import BurnerConnection, BurnerSyncConnection
 from .pool import BurnerConnectionPool, BurnerSyncConnectionPool
 
 __all__ = [
     "Engine",
+    "BurnerRedis",
+    "BurnerSyncRedis",
     "BurnerConnection",
     "BurnerSyncConnection",
     "BurnerConnectionPool",

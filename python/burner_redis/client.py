@@ -1,0 +1,163 @@
+"""``BurnerRedis``: a ``redis.asyncio.Redis`` over its own engine, with a direct command path.
+
+``BurnerRedis()`` keeps the original burner-redis quick start (``db = BurnerRedis(); await
+db.set(...)``) and is what pydocket's ``memory://`` mode instantiates: every instance is a fresh,
+isolated engine unless one is passed. Its ``execute_command`` skips the pool round trip, the retry
+wrapper and redis-py's observability hooks for non-blocking commands (they cannot fail the way a
+socket does) while keeping redis-py's response callbacks, options and exceptions; blocking
+commands, pipelines and PubSub take redis-py's normal path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from typing import Any
+
+import redis
+import redis.asyncio
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.exceptions import ResponseError
+
+from . import _engine
+from .pool import BurnerConnectionPool, BurnerSyncConnectionPool
+
+_BLOCKED = _engine.BLOCKED
+
+# Commands that may block (or change a connection's mode): they need a connection of their own.
+_SLOW_PATH = frozenset(
+    name
+    for n in (
+        "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
+        "XREAD", "XREADGROUP", "WAIT", "WAITAOF", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE",
+        "MONITOR", "MULTI", "WATCH", "SELECT", "HELLO", "RESET", "QUIT", "CLIENT KILL",
+    )
+    for name in (n, n.lower())
+)
+
+
+def _pool_kwargs(persistence_path, kwargs: dict) -> dict:
+    if persistence_path is not None:
+        kwargs["persistence_path"] = persistence_path
+    return kwargs
+
+
+class BurnerRedis(redis.asyncio.Redis):
+    """An asyncio Redis client on an in-process engine (a fresh one unless ``engine=`` is given)."""
+
+    def __init__(self, persistence_path: str | None = None, *, engine: Any = None, connection_pool: Any = None, **kwargs: Any):
+        own_pool = connection_pool is None
+        if own_pool:
+            connection_pool = BurnerConnectionPool(engine, **_pool_kwargs(persistence_path, kwargs))
+        super().__init__(connection_pool=connection_pool)
+        self.auto_close_connection_pool = own_pool
+        self._direct = None
+
+    @property
+    def engine(self):
+        """The engine behind this client."""
+        return self.connection_pool.engine
+
+    async def _direct_session(self):
+        conn = self._direct
+        if conn is None:
+            conn = self._direct = self.connection_pool.make_connection()
+        if conn._session is None:
+            await conn.connect()
+        return conn._session
+
+    async def execute_command(self, *args, **options):
+        name = args[0]
+        if self.single_connection_client or name in _SLOW_PATH:
+            return await super().execute_command(*args, **options)
+        s = self._direct._session if self._direct is not None else None
+        if s is None:
+            s = await self._direct_session()
+        s.execute(args)
+        try:
+            if NEVER_DECODE in options:
+                response = s.read(True)
+                options.pop(NEVER_DECODE)
+            else:
+                response = s.read(False)
+        except ResponseError:
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
+        if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path
+            response = await self._direct._wait_blocked(s, False)
+        options.pop(EMPTY_RESPONSE, None)
+        options.pop("keys", None)
+        callback = self.response_callbacks.get(name)
+        if callback is not None:
+            retval = callback(response, **options)
+            return await retval if inspect.isawaitable(retval) else retval
+        return response
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        if self._direct is not None:
+            self._direct._drop_session()
+        closer = getattr(super(), "aclose", None) or super().close
+        await closer(close_connection_pool)
+
+    async def save(self, path: str | None = None) -> bool:
+        """Writes a snapshot now (to ``path``, or the configured persistence file)."""
+        return await self.connection_pool.save(path)
+
+
+class BurnerSyncRedis(redis.Redis):
+    """The sync twin of :class:`BurnerRedis`."""
+
+    def __init__(self, persistence_path: str | None = None, *, engine: Any = None, connection_pool: Any = None, **kwargs: Any):
+        own_pool = connection_pool is None
+        if own_pool:
+            connection_pool = BurnerSyncConnectionPool(engine, **_pool_kwargs(persistence_path, kwargs))
+        super().__init__(connection_pool=connection_pool)
+        self.auto_close_connection_pool = own_pool
+        self._direct = None
+        self._direct_lock = threading.Lock()
+
+    @property
+    def engine(self):
+        """The engine behind this client."""
+        return self.connection_pool.engine
+
+    def execute_command(self, *args, **options):
+        name = args[0]
+        if self.connection is not None or name in _SLOW_PATH:
+            return super().execute_command(*args, **options)
+        with self._direct_lock:
+            conn = self._direct
+            if conn is None:
+                conn = self._direct = self.connection_pool.make_connection()
+            if conn._session is None:
+                conn.connect()
+            s = conn._session
+            s.execute(args)
+            try:
+                if NEVER_DECODE in options:
+                    response = s.read(True)
+                    options.pop(NEVER_DECODE)
+                else:
+                    response = s.read(False)
+            except ResponseError:
+                if EMPTY_RESPONSE in options:
+                    return options[EMPTY_RESPONSE]
+                raise
+            if response is _BLOCKED:  # pragma: no cover
+                response = s.block_wait(False)
+        options.pop(EMPTY_RESPONSE, None)
+        options.pop("keys", None)
+        callback = self.response_callbacks.get(name)
+        if callback is not None:
+            return callback(response, **options)
+        return response
+
+    def close(self) -> None:
+        if self._direct is not None:
+            self._direct._drop_session()
+        super().close()
+
+    def save(self, path: str | None = None) -> bool:
+        """Writes a snapshot now (to ``path``, or the configured persistence file)."""
+        return self.connection_pool.save(path)
