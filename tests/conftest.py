@@ -33,12 +33,20 @@ PROTOCOL_MODES = [
 ]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _start_server(tmp: str):
     sock = os.path.join(tmp, "redis.sock")
+    port = _free_port()
     proc = subprocess.Popen(
         [
             REDIS_SERVER,
-            "--port", "0",
+            "--port", str(port),
+            "--bind", "127.0.0.1",
             "--unixsocket", sock,
             "--unixsocketperm", "700",
             "--save", "",
@@ -56,6 +64,7 @@ def _start_server(tmp: str):
                 s = socket.socket(socket.AF_UNIX)
                 s.connect(sock)
                 s.close()
+                _REF["port"] = port
                 return proc, sock
             except OSError:
                 pass
@@ -66,7 +75,8 @@ def _start_server(tmp: str):
 
 @pytest.fixture(scope="session")
 def redis_server_socket():
-    """Path of a private redis-server's unix socket, or None when redis-server is not installed."""
+    """Unix socket path of a private redis-server (also on a loopback TCP port, see
+    :func:`real_client`), or None when redis-server is not installed."""
     if not REDIS_SERVER:
         if os.environ.get("CI"):
             pytest.fail("CI must run the differential tests: redis-server is not installed")
@@ -104,6 +114,18 @@ def rs(request):
     client = redis.Redis(connection_pool=BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode))
     yield client
     client.connection_pool.disconnect()
+
+
+_REF: dict = {}
+
+
+def real_client(server_socket: str, **kw) -> redis.Redis:
+    """A stock redis-py client on the reference server (pass the ``redis_server_socket`` fixture).
+
+    It connects over the server's loopback TCP port: redis-py 7.x's RESP3 handshake fails on unix
+    sockets (its maint-notification check wants a host)."""
+    assert server_socket, "no reference server"
+    return redis.Redis(host="127.0.0.1", port=_REF["port"], **kw)
 
 
 def _outcome(fn):
@@ -157,7 +179,7 @@ def diff(request, redis_server_socket):
     burner = redis.Redis(connection_pool=BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode))
     real = None
     if redis_server_socket:
-        real = redis.Redis(unix_socket_path=redis_server_socket, protocol=protocol, decode_responses=decode)
+        real = real_client(redis_server_socket, protocol=protocol, decode_responses=decode)
         real.flushall()
         real.script_flush()
         real.config_set("notify-keyspace-events", "")

@@ -7,6 +7,7 @@ import redis
 import redis.asyncio
 
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
+from conftest import real_client
 
 
 def _pair(diff):
@@ -82,9 +83,9 @@ def two_clients(request, redis_server_socket):
         )
     ]
     if redis_server_socket:
-        a = redis.Redis(unix_socket_path=redis_server_socket, protocol=proto)
+        a = real_client(redis_server_socket, protocol=proto)
         a.flushall()
-        pairs.append((a, redis.Redis(unix_socket_path=redis_server_socket, protocol=proto)))
+        pairs.append((a, real_client(redis_server_socket, protocol=proto)))
     return pairs
 
 
