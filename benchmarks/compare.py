@@ -193,6 +193,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
     ap.add_argument("--only", default="burner,floor,redis,fakeredis")
+    ap.add_argument("--workloads", default="", help="comma-separated substrings of workload names")
     args = ap.parse_args()
     only = set(args.only.split(","))
     n = 2000 if args.quick else 20000
@@ -215,7 +216,8 @@ async def main():
     print(f"redis-py {redis.__version__}, python {sys.version.split()[0]}, n={n}, best of {repeats}")
     results = {}
     try:
-        for label, fn in WORKLOADS:
+        picked = [w for w in WORKLOADS if not args.workloads or any(p.lower() in w[0].lower() for p in args.workloads.split(","))]
+        for label, fn in picked:
             row = {}
             for name, make in clients.items():
                 row[name] = await measure(make, fn, n, repeats)
