@@ -11,4 +11,5 @@ pub mod error;
 pub mod glob;
 pub mod py;
 pub mod reply;
+pub mod server;
 pub mod types;

@@ -18,6 +18,9 @@ pub fn dispatch(store: &mut Store, client: &mut Client, mut args: Vec<Vec<u8>>, 
         flag_multi_error(client);
         return Some(Reply::Error(e.text()));
     };
+    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+        return Some(Reply::Error("NOAUTH Authentication required.".into()));
+    }
     if !spec.arity_ok(args.len()) {
         flag_multi_error(client);
         return Some(Reply::Error(CmdError::WrongArity(spec.name.into()).text()));

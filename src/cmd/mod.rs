@@ -50,6 +50,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 12;
     /// Touches keys without changing anything else (for COMMAND INFO).
     pub const MOVABLE_KEYS: u32 = 1 << 13;
+    /// Allowed before AUTH on a server with `requirepass` (AUTH, HELLO, QUIT, RESET).
+    pub const NO_AUTH: u32 = 1 << 14;
 }
 
 /// Static description of one command.

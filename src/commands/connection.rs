@@ -14,11 +14,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("ping", -1, FAST | SUBSCRIBED_OK, 0, 0, 0, ping),
     command!("echo", 2, FAST, 0, 0, 0, echo),
     command!("select", 2, FAST | CONNECTION, 0, 0, 0, select),
-    command!("hello", -1, FAST | NOSCRIPT | CONNECTION | NO_QUEUE, 0, 0, 0, hello),
-    command!("auth", -2, FAST | NOSCRIPT | CONNECTION | NO_QUEUE, 0, 0, 0, auth),
+    command!("hello", -1, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE, 0, 0, 0, hello),
+    command!("auth", -2, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE, 0, 0, 0, auth),
     command!("client", -2, NOSCRIPT | CONNECTION, 0, 0, 0, client),
-    command!("quit", -1, FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK, 0, 0, 0, quit),
-    command!("reset", 1, FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK, 0, 0, 0, reset),
+    command!("quit", -1, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK, 0, 0, 0, quit),
+    command!("reset", 1, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK, 0, 0, 0, reset),
 ];
 
 /// `PING [message]`
@@ -61,11 +61,16 @@ fn hello(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
     }
     let mut name = None;
+    let authenticating = args.as_slice().iter().any(|a| eq_kw(a, "AUTH"));
+    if !ctx.client.authenticated && !authenticating {
+        return Err(CmdError::raw("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
     while let Some(opt) = args.next_opt() {
         if eq_kw(&opt, "AUTH") && args.remaining() >= 2 {
             let user = args.next_bytes()?;
             let pass = args.next_bytes()?;
             check_auth(ctx, Some(&user), &pass)?;
+            ctx.client.authenticated = true;
         } else if eq_kw(&opt, "SETNAME") && args.remaining() >= 1 {
             let n = args.next_bytes()?;
             validate_client_name(&n)?;
@@ -130,6 +135,7 @@ fn auth(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         2 => check_auth(ctx, Some(&a[0]), &a[1])?,
         _ => return Err(CmdError::Syntax),
     }
+    ctx.client.authenticated = true;
     Ok(Reply::ok())
 }
 

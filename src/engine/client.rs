@@ -50,6 +50,8 @@ pub struct Client {
     pub pubsub: Option<Arc<crate::engine::pubsub::Subscriber>>,
     /// True for the client Lua scripts run commands with.
     pub is_script: bool,
+    /// False until AUTH succeeds on a server with `requirepass` (in-process clients start true).
+    pub authenticated: bool,
 }
 
 impl Client {
@@ -66,6 +68,7 @@ impl Client {
             killed: Arc::new(AtomicBool::new(false)),
             pubsub: None,
             is_script: false,
+            authenticated: true,
         }
     }
 }

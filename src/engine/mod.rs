@@ -206,6 +206,13 @@ impl Engine {
         }
     }
 
+    /// Sets the address CLIENT LIST shows for a client.
+    pub fn set_client_addr(&self, client: &Client, addr: &str) {
+        if let Some(info) = self.lock().clients.get_mut(&client.id) {
+            info.addr = addr.to_string();
+        }
+    }
+
     /// Closes a client: unblocks it, forgets its WATCHes, subscriptions and CLIENT LIST entry.
     pub fn close_client(&self, client: &mut Client) {
         let mut env = self.env();

@@ -5,6 +5,7 @@
 //! engine never calls Python while holding its lock (wake-ups run after release).
 
 pub mod convert;
+pub mod server;
 pub mod session;
 pub mod waker;
 
@@ -63,6 +64,23 @@ impl PyEngine {
         Session::create(py, self.inner.clone(), if protocol == 3 { 3 } else { 2 }, dec)
     }
 
+    /// Serves this engine over RESP on a unix socket and/or TCP (loopback by default; another
+    /// host needs a password). Returns a `Server`; in-process clients keep their direct path.
+    #[pyo3(signature = (unix_socket=None, port=None, host="127.0.0.1".to_string(), password=None, unixsocketperm=0o700, max_bulk_len=512*1024*1024))]
+    #[allow(clippy::too_many_arguments)]
+    fn serve(
+        &self,
+        py: Python<'_>,
+        unix_socket: Option<String>,
+        port: Option<u16>,
+        host: String,
+        password: Option<String>,
+        unixsocketperm: u32,
+        max_bulk_len: i64,
+    ) -> PyResult<server::PyServer> {
+        server::start(py, self.inner.clone(), unix_socket, port, host, password, unixsocketperm, max_bulk_len)
+    }
+
     /// Moves a manual clock forward (engines made with `manual_clock_ms` only).
     fn advance_clock(&self, ms: i64) -> PyResult<()> {
         match &self.manual_clock {
@@ -81,6 +99,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<Session>()?;
     m.add_class::<BlockedMarker>()?;
+    m.add_class::<server::PyServer>()?;
     m.add("BLOCKED", session::blocked_marker(m.py())?)?;
     Ok(())
 }
