@@ -72,3 +72,8 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def serve_main() -> int:
+    """Entry point of the ``burner-redis-server`` script (``serve`` implied)."""
+    return main(["serve", *sys.argv[1:]])

@@ -320,6 +320,9 @@ fn client_kill(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn kill(ctx: &mut Ctx, id: u64) {
     if let Some(info) = ctx.store.clients.get(&id) {
         info.killed.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(w) = &info.kill_waker {
+            ctx.env.wakes.push(w.clone());
+        }
     }
 }
 

@@ -96,4 +96,6 @@ pub struct ClientInfo {
     pub addr: String,
     /// Kill flag shared with the owning front door.
     pub killed: Arc<AtomicBool>,
+    /// Woken by CLIENT KILL, so an idle front door (a socket task) notices at once.
+    pub kill_waker: Option<Arc<dyn crate::engine::waker::Waker>>,
 }

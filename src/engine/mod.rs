@@ -206,6 +206,13 @@ impl Engine {
         }
     }
 
+    /// Registers a waker that CLIENT KILL calls for this client.
+    pub fn set_kill_waker(&self, client: &Client, w: Arc<dyn waker::Waker>) {
+        if let Some(info) = self.lock().clients.get_mut(&client.id) {
+            info.kill_waker = Some(w);
+        }
+    }
+
     /// Sets the address CLIENT LIST shows for a client.
     pub fn set_client_addr(&self, client: &Client, addr: &str) {
         if let Some(info) = self.lock().clients.get_mut(&client.id) {

@@ -210,6 +210,8 @@ where
     let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
     let notify = Arc::new(Notify::new());
+    let killed = Arc::new(Notify::new());
+    engine.set_kill_waker(&g.client, Arc::new(NotifyWaker(killed.clone())));
     'conn: loop {
         let mut start = 0;
         loop {
@@ -259,9 +261,12 @@ where
         if stopped.load(Ordering::SeqCst) || g.client.killed.load(Ordering::Acquire) {
             break;
         }
-        match rd.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            },
+            _ = killed.notified() => break,
         }
     }
     let _ = wr.shutdown().await;
