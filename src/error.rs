@@ -55,7 +55,10 @@ impl CmdError {
             CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
             CmdError::NotFloat => "ERR value is not a valid float".into(),
             CmdError::WrongArity(c) => {
-                format!("ERR wrong number of arguments for '{}' command", c.to_lowercase())
+                format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    c.to_lowercase()
+                )
             }
             CmdError::UnknownCommand { name, args } => {
                 let mut s = format!("ERR unknown command '{}', with args beginning with: ", name);

@@ -69,7 +69,12 @@ impl Reply {
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
-        Reply::Array(items.into_iter().map(|b| Reply::Bulk(b.as_ref().to_vec())).collect())
+        Reply::Array(
+            items
+                .into_iter()
+                .map(|b| Reply::Bulk(b.as_ref().to_vec()))
+                .collect(),
+        )
     }
 
     /// A set of bulk strings (RESP3 `~`).
@@ -78,7 +83,12 @@ impl Reply {
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
-        Reply::Set(items.into_iter().map(|b| Reply::Bulk(b.as_ref().to_vec())).collect())
+        Reply::Set(
+            items
+                .into_iter()
+                .map(|b| Reply::Bulk(b.as_ref().to_vec()))
+                .collect(),
+        )
     }
 
     /// True for error replies.

@@ -15,7 +15,10 @@ pub struct Args {
 impl Args {
     /// Wraps the arguments that follow the command name.
     pub fn new(name: &'static str, args: Vec<Vec<u8>>) -> Args {
-        Args { items: args.into_iter(), name }
+        Args {
+            items: args.into_iter(),
+            name,
+        }
     }
 
     /// Arguments not consumed yet.
@@ -96,12 +99,20 @@ pub fn parse_i64_opt(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() > 20 {
         return None;
     }
-    let (neg, digits) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
+    let (neg, digits) = if b[0] == b'-' {
+        (true, &b[1..])
+    } else {
+        (false, b)
+    };
     if digits.is_empty() {
         return None;
     }
     if digits[0] == b'0' {
-        return if digits.len() == 1 && !neg { Some(0) } else { None };
+        return if digits.len() == 1 && !neg {
+            Some(0)
+        } else {
+            None
+        };
     }
     let mut v: u64 = 0;
     for &c in digits {

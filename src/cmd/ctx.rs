@@ -130,8 +130,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// Asks the dispatcher to block the client on `keys`.
-    pub fn block_on(&mut self, keys: Vec<Vec<u8>>, timeout_ms: Option<i64>, retry_args: Option<Vec<Vec<u8>>>) {
-        self.block = Some(BlockRequest { keys, timeout_ms, retry_args });
+    pub fn block_on(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        timeout_ms: Option<i64>,
+        retry_args: Option<Vec<Vec<u8>>>,
+    ) {
+        self.block = Some(BlockRequest {
+            keys,
+            timeout_ms,
+            retry_args,
+        });
     }
 
     /// Reclaims `key` in the selected db if it has expired. Returns true when it did.
@@ -199,7 +208,9 @@ impl<'a> Ctx<'a> {
     /// Returns true when it was deleted.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         let db = self.client.db;
-        let empty = self.store.dbs[db].get(key).is_some_and(|v| v.is_empty_collection());
+        let empty = self.store.dbs[db]
+            .get(key)
+            .is_some_and(|v| v.is_empty_collection());
         if empty {
             self.store.dbs[db].remove(key);
             self.notify(crate::commands::pubsub::EV_GENERIC, "del", key);

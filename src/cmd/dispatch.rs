@@ -9,7 +9,12 @@ use super::{flags, table, Args, Ctx};
 
 /// Runs one command (name first) for `client`. Returns None when the client blocked; its state is
 /// then in `client.blocked`.
-pub fn dispatch(store: &mut Store, client: &mut Client, mut args: Vec<Vec<u8>>, env: &mut Env) -> Option<Reply> {
+pub fn dispatch(
+    store: &mut Store,
+    client: &mut Client,
+    mut args: Vec<Vec<u8>>,
+    env: &mut Env,
+) -> Option<Reply> {
     if args.is_empty() {
         return Some(Reply::Error("ERR empty command".into()));
     }
@@ -29,24 +34,38 @@ pub fn dispatch(store: &mut Store, client: &mut Client, mut args: Vec<Vec<u8>>, 
         if !spec.has(flags::NO_QUEUE) {
             if spec.has(flags::NO_MULTI) {
                 m.aborted = true;
-                return Some(Reply::Error(format!("ERR Command not allowed inside a transaction")));
+                return Some(Reply::Error(format!(
+                    "ERR Command not allowed inside a transaction"
+                )));
             }
             m.queue.push(args);
             return Some(Reply::status("QUEUED"));
         }
     }
     if env.in_script && spec.has(flags::NOSCRIPT) {
-        return Some(Reply::Error("ERR This Redis command is not allowed from script".into()));
+        return Some(Reply::Error(
+            "ERR This Redis command is not allowed from script".into(),
+        ));
     }
     if let Some(e) = crate::commands::pubsub::check_subscribed_mode(client, spec) {
         return Some(Reply::Error(e.text()));
     }
     // Blocking commands keep their arguments to re-run them when signalled.
-    let keep = if spec.has(flags::BLOCKING) && !env.block_retry { Some(args.clone()) } else { None };
+    let keep = if spec.has(flags::BLOCKING) && !env.block_retry {
+        Some(args.clone())
+    } else {
+        None
+    };
     args.remove(0);
     store.stats.commands += 1;
     *store.stats.per_command.entry(spec.name).or_insert(0) += 1;
-    let mut ctx = Ctx { store, client, env, spec, block: None };
+    let mut ctx = Ctx {
+        store,
+        client,
+        env,
+        spec,
+        block: None,
+    };
     let result = (spec.handler)(&mut ctx, Args::new(spec.name, args));
     let block = ctx.block.take();
     if let Some(req) = block {
@@ -60,7 +79,11 @@ pub fn dispatch(store: &mut Store, client: &mut Client, mut args: Vec<Vec<u8>>, 
         let waiter = store.blocking.register(client.db, req.keys);
         let deadline_ms = req.timeout_ms.map(|t| env.now_ms + t);
         let args = req.retry_args.or(keep).expect("blocking command args kept");
-        client.blocked = Some(BlockedState { waiter, args, deadline_ms });
+        client.blocked = Some(BlockedState {
+            waiter,
+            args,
+            deadline_ms,
+        });
         return None;
     }
     Some(match result {
@@ -83,7 +106,11 @@ fn unknown_command(args: &[Vec<u8>]) -> CmdError {
         .take(20)
         .map(|a| {
             let s = String::from_utf8_lossy(a);
-            if s.len() > 128 { s[..128].to_string() } else { s.into_owned() }
+            if s.len() > 128 {
+                s[..128].to_string()
+            } else {
+                s.into_owned()
+            }
         })
         .collect();
     CmdError::UnknownCommand { name, args: quoted }

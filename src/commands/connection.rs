@@ -14,11 +14,43 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("ping", -1, FAST | SUBSCRIBED_OK, 0, 0, 0, ping),
     command!("echo", 2, FAST, 0, 0, 0, echo),
     command!("select", 2, FAST | CONNECTION, 0, 0, 0, select),
-    command!("hello", -1, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE, 0, 0, 0, hello),
-    command!("auth", -2, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE, 0, 0, 0, auth),
+    command!(
+        "hello",
+        -1,
+        NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE,
+        0,
+        0,
+        0,
+        hello
+    ),
+    command!(
+        "auth",
+        -2,
+        NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE,
+        0,
+        0,
+        0,
+        auth
+    ),
     command!("client", -2, NOSCRIPT | CONNECTION, 0, 0, 0, client),
-    command!("quit", -1, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK, 0, 0, 0, quit),
-    command!("reset", 1, NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK, 0, 0, 0, reset),
+    command!(
+        "quit",
+        -1,
+        NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK,
+        0,
+        0,
+        0,
+        quit
+    ),
+    command!(
+        "reset",
+        1,
+        NO_AUTH | FAST | NOSCRIPT | CONNECTION | NO_QUEUE | SUBSCRIBED_OK,
+        0,
+        0,
+        0,
+        reset
+    ),
 ];
 
 /// `PING [message]`
@@ -57,7 +89,11 @@ fn hello(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         match crate::cmd::args::parse_i64_opt(&v) {
             Some(n @ (2 | 3)) => resp = n as u8,
             Some(_) => return Err(CmdError::raw("NOPROTO unsupported protocol version")),
-            None => return Err(CmdError::err("Protocol version is not an integer or out of range")),
+            None => {
+                return Err(CmdError::err(
+                    "Protocol version is not an integer or out of range",
+                ))
+            }
         }
     }
     let mut name = None;
@@ -92,7 +128,10 @@ fn hello(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     }
     Ok(Reply::Map(vec![
         (Reply::bulk(b"server"), Reply::bulk(b"redis")),
-        (Reply::bulk(b"version"), Reply::bulk(REDIS_VERSION.as_bytes())),
+        (
+            Reply::bulk(b"version"),
+            Reply::bulk(REDIS_VERSION.as_bytes()),
+        ),
         (Reply::bulk(b"proto"), Reply::Int(resp as i64)),
         (Reply::bulk(b"id"), Reply::Int(id as i64)),
         (Reply::bulk(b"mode"), Reply::bulk(b"standalone")),
@@ -103,7 +142,12 @@ fn hello(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 
 /// Checks a password against `requirepass` (the only user is `default`).
 fn check_auth(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
-    let required = ctx.store.config.get("requirepass").filter(|p| !p.is_empty()).cloned();
+    let required = ctx
+        .store
+        .config
+        .get("requirepass")
+        .filter(|p| !p.is_empty())
+        .cloned();
     match required {
         None => {
             if user.is_some_and(|u| u != b"default") {
@@ -227,20 +271,40 @@ fn client(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             Ok(Reply::ok())
         }
         "help" => Ok(Reply::Array(
-            ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "SETINFO <option> <value>", "INFO", "LIST", "KILL <option> <value> [<option> <value> [...]]", "NO-EVICT (ON|OFF)", "NO-TOUCH (ON|OFF)"]
-                .iter()
-                .map(|s| Reply::Status((*s).to_string().into()))
-                .collect(),
+            [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ID",
+                "GETNAME",
+                "SETNAME <name>",
+                "SETINFO <option> <value>",
+                "INFO",
+                "LIST",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "NO-EVICT (ON|OFF)",
+                "NO-TOUCH (ON|OFF)",
+            ]
+            .iter()
+            .map(|s| Reply::Status((*s).to_string().into()))
+            .collect(),
         )),
-        _ => Err(CmdError::UnknownSubcommand { cmd: "client".into(), sub: String::from_utf8_lossy(&sub).into_owned() }),
+        _ => Err(CmdError::UnknownSubcommand {
+            cmd: "client".into(),
+            sub: String::from_utf8_lossy(&sub).into_owned(),
+        }),
     }
 }
 
 /// One CLIENT LIST line.
 fn client_line(ctx: &Ctx, id: u64) -> String {
-    let Some(info) = ctx.store.clients.get(&id) else { return String::new() };
+    let Some(info) = ctx.store.clients.get(&id) else {
+        return String::new();
+    };
     let now = ctx.env.now_ms;
-    let s = |v: &Option<Vec<u8>>| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let s = |v: &Option<Vec<u8>>| {
+        v.as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    };
     format!(
         "id={} addr={} laddr= fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         id,
@@ -262,7 +326,12 @@ fn client_kill(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     if a.len() == 1 {
         // Old form: CLIENT KILL addr:port
         let addr = String::from_utf8_lossy(&a[0]).into_owned();
-        let victim = ctx.store.clients.iter().find(|(_, i)| i.addr == addr).map(|(id, _)| *id);
+        let victim = ctx
+            .store
+            .clients
+            .iter()
+            .find(|(_, i)| i.addr == addr)
+            .map(|(id, _)| *id);
         return match victim {
             Some(v) => {
                 kill(ctx, v);
@@ -319,7 +388,8 @@ fn client_kill(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 
 fn kill(ctx: &mut Ctx, id: u64) {
     if let Some(info) = ctx.store.clients.get(&id) {
-        info.killed.store(true, std::sync::atomic::Ordering::Release);
+        info.killed
+            .store(true, std::sync::atomic::Ordering::Release);
         if let Some(w) = &info.kill_waker {
             ctx.env.wakes.push(w.clone());
         }

@@ -35,7 +35,15 @@ pub const EV_MISS: u32 = 1 << 12;
 pub const COMMANDS: &[CommandSpec] = &[];
 
 /// Publishes a keyspace notification if the configured classes include `class`.
-pub fn notify_keyspace_event(_store: &mut Store, _env: &mut Env, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+pub fn notify_keyspace_event(
+    _store: &mut Store,
+    _env: &mut Env,
+    _class: u32,
+    _event: &str,
+    _key: &[u8],
+    _db: usize,
+) {
+}
 
 /// In RESP2 subscribed mode only some commands are allowed; returns the error for the others.
 pub fn check_subscribed_mode(_client: &Client, _spec: &CommandSpec) -> Option<CmdError> {

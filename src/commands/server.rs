@@ -63,9 +63,13 @@ fn time(ctx: &mut Ctx, _args: Args) -> CmdResult {
 
 /// `INFO [section ...]`
 fn info(ctx: &mut Ctx, args: Args) -> CmdResult {
-    let wanted: Vec<String> = args.map(|a| String::from_utf8_lossy(&a).to_lowercase()).collect();
+    let wanted: Vec<String> = args
+        .map(|a| String::from_utf8_lossy(&a).to_lowercase())
+        .collect();
     let all = wanted.is_empty()
-        || wanted.iter().any(|w| w == "all" || w == "everything" || w == "default");
+        || wanted
+            .iter()
+            .any(|w| w == "all" || w == "everything" || w == "default");
     let want = |s: &str| all || wanted.iter().any(|w| w == s);
     let s = &*ctx.store;
     let now = ctx.env.now_ms;
@@ -88,10 +92,15 @@ fn info(ctx: &mut Ctx, args: Args) -> CmdResult {
         ));
     }
     if want("memory") {
-        out.push_str("# Memory\r\nused_memory:0\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n");
+        out.push_str(
+            "# Memory\r\nused_memory:0\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n\r\n",
+        );
     }
     if want("persistence") {
-        out.push_str(&format!("# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\n\r\n", s.dirty));
+        out.push_str(&format!(
+            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\n\r\n",
+            s.dirty
+        ));
     }
     if want("stats") {
         out.push_str(&format!(
@@ -106,7 +115,12 @@ fn info(ctx: &mut Ctx, args: Args) -> CmdResult {
         out.push_str("# Keyspace\r\n");
         for (i, db) in s.dbs.iter().enumerate() {
             if !db.is_empty() {
-                out.push_str(&format!("db{}:keys={},expires={},avg_ttl=0\r\n", i, db.len(), db.expires_len()));
+                out.push_str(&format!(
+                    "db{}:keys={},expires={},avg_ttl=0\r\n",
+                    i,
+                    db.len(),
+                    db.expires_len()
+                ));
             }
         }
         out.push_str("\r\n");
@@ -117,32 +131,57 @@ fn info(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// `COMMAND [COUNT | LIST | INFO name ... | DOCS ...]`
 fn command_cmd(_ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let Some(sub) = args.next_opt() else {
-        return Ok(Reply::Array(table().all.iter().map(|s| command_info(s)).collect()));
+        return Ok(Reply::Array(
+            table().all.iter().map(|s| command_info(s)).collect(),
+        ));
     };
     if eq_kw(&sub, "COUNT") {
         return Ok(Reply::Int(table().all.len() as i64));
     }
     if eq_kw(&sub, "LIST") {
-        return Ok(Reply::Array(table().all.iter().map(|s| Reply::bulk(s.name.as_bytes())).collect()));
+        return Ok(Reply::Array(
+            table()
+                .all
+                .iter()
+                .map(|s| Reply::bulk(s.name.as_bytes()))
+                .collect(),
+        ));
     }
     if eq_kw(&sub, "INFO") {
         let names = args.rest();
         if names.is_empty() {
-            return Ok(Reply::Array(table().all.iter().map(|s| command_info(s)).collect()));
+            return Ok(Reply::Array(
+                table().all.iter().map(|s| command_info(s)).collect(),
+            ));
         }
         return Ok(Reply::Array(
-            names.iter().map(|n| table().get(n).map(command_info).unwrap_or(Reply::NilArray)).collect(),
+            names
+                .iter()
+                .map(|n| table().get(n).map(command_info).unwrap_or(Reply::NilArray))
+                .collect(),
         ));
     }
     if eq_kw(&sub, "DOCS") {
         return Ok(Reply::Map(vec![]));
     }
-    Err(CmdError::UnknownSubcommand { cmd: "command".into(), sub: String::from_utf8_lossy(&sub).into_owned() })
+    Err(CmdError::UnknownSubcommand {
+        cmd: "command".into(),
+        sub: String::from_utf8_lossy(&sub).into_owned(),
+    })
 }
 
 fn command_info(s: &CommandSpec) -> Reply {
     let mut fl = vec![];
-    for (bit, name) in [(WRITE, "write"), (READONLY, "readonly"), (DENYOOM, "denyoom"), (ADMIN, "admin"), (PUBSUB, "pubsub"), (NOSCRIPT, "noscript"), (BLOCKING, "blocking"), (FAST, "fast")] {
+    for (bit, name) in [
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (FAST, "fast"),
+    ] {
         if s.has(bit) {
             fl.push(Reply::Status(name.into()));
         }
@@ -169,8 +208,14 @@ fn config(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         let mut names: Vec<&String> = ctx.store.config.keys().collect();
         names.sort();
         for n in names {
-            if pats.iter().any(|p| crate::glob::glob_match(p, n.as_bytes(), true)) {
-                out.push((Reply::bulk(n.as_bytes()), Reply::Bulk(ctx.store.config[n].clone())));
+            if pats
+                .iter()
+                .any(|p| crate::glob::glob_match(p, n.as_bytes(), true))
+            {
+                out.push((
+                    Reply::bulk(n.as_bytes()),
+                    Reply::Bulk(ctx.store.config[n].clone()),
+                ));
             }
         }
         return Ok(Reply::Map(out));
@@ -190,5 +235,8 @@ fn config(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         ctx.store.stats = Default::default();
         return Ok(Reply::ok());
     }
-    Err(CmdError::UnknownSubcommand { cmd: "config".into(), sub: String::from_utf8_lossy(&sub).into_owned() })
+    Err(CmdError::UnknownSubcommand {
+        cmd: "config".into(),
+        sub: String::from_utf8_lossy(&sub).into_owned(),
+    })
 }

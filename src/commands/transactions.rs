@@ -11,7 +11,15 @@ use crate::reply::Reply;
 
 /// This group's part of the command table.
 pub const COMMANDS: &[CommandSpec] = &[
-    command!("multi", 1, NO_QUEUE | NOSCRIPT | FAST | SUBSCRIBED_OK, 0, 0, 0, multi),
+    command!(
+        "multi",
+        1,
+        NO_QUEUE | NOSCRIPT | FAST | SUBSCRIBED_OK,
+        0,
+        0,
+        0,
+        multi
+    ),
     command!("exec", 1, NO_QUEUE | NOSCRIPT, 0, 0, 0, exec),
     command!("discard", 1, NO_QUEUE | NOSCRIPT | FAST, 0, 0, 0, discard),
     command!("watch", -2, NO_QUEUE | NOSCRIPT | FAST, 1, -1, 1, watch),
@@ -43,7 +51,9 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
     };
     if multi.aborted {
         unwatch_all(ctx.store, ctx.client);
-        return Err(CmdError::raw("EXECABORT Transaction discarded because of previous errors."));
+        return Err(CmdError::raw(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
     }
     let dirty = ctx.client.watch_dirty.load(Ordering::Acquire) || watched_key_expired(ctx);
     unwatch_all(ctx.store, ctx.client);
@@ -64,7 +74,10 @@ fn exec(ctx: &mut Ctx, _args: Args) -> CmdResult {
 /// A WATCHed key that has expired since counts as changed.
 fn watched_key_expired(ctx: &mut Ctx) -> bool {
     let now = ctx.env.now_ms;
-    ctx.client.watched.iter().any(|(db, k)| ctx.store.dbs[*db].is_expired(k, now))
+    ctx.client
+        .watched
+        .iter()
+        .any(|(db, k)| ctx.store.dbs[*db].is_expired(k, now))
 }
 
 /// `WATCH key [key ...]`
@@ -74,7 +87,12 @@ fn watch(ctx: &mut Ctx, args: Args) -> CmdResult {
     }
     let db = ctx.client.db;
     for key in args {
-        if ctx.client.watched.iter().any(|(d, k)| *d == db && *k == key) {
+        if ctx
+            .client
+            .watched
+            .iter()
+            .any(|(d, k)| *d == db && *k == key)
+        {
             continue;
         }
         ctx.store

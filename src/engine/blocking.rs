@@ -75,7 +75,10 @@ impl Blocking {
             waker: Mutex::new(None),
         });
         for k in &w.keys {
-            self.by_key.entry((db, k.clone())).or_default().push_back(w.clone());
+            self.by_key
+                .entry((db, k.clone()))
+                .or_default()
+                .push_back(w.clone());
         }
         w
     }

@@ -35,7 +35,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A manual clock starting at `ms` milliseconds.
     pub fn new(ms: i64) -> ManualClock {
-        ManualClock { us: AtomicI64::new(ms * 1000) }
+        ManualClock {
+            us: AtomicI64::new(ms * 1000),
+        }
     }
     /// Moves time forward by `ms` milliseconds.
     pub fn advance_ms(&self, ms: i64) {

@@ -169,7 +169,11 @@ impl Db {
 /// Cursor 0 starts at the top; a returned cursor `c > 0` means "continue at position `c - 1`".
 /// Usable by any collection whose removals are `swap_remove` (HSCAN, SSCAN, ZSCAN).
 pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
-    let mut next = if cursor == 0 { len } else { (cursor as usize).min(len) };
+    let mut next = if cursor == 0 {
+        len
+    } else {
+        (cursor as usize).min(len)
+    };
     let mut visited = 0;
     while next > 0 && visited < count.max(1) {
         next -= 1;

@@ -42,7 +42,11 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { databases: 16, clock: Arc::new(SystemClock), active_expiry: true }
+        EngineOptions {
+            databases: 16,
+            clock: Arc::new(SystemClock),
+            active_expiry: true,
+        }
     }
 }
 
@@ -268,7 +272,12 @@ impl Engine {
     }
 
     /// [`Engine::block_step`] on an already locked store.
-    pub fn block_step_locked(&self, store: &mut Store, client: &mut Client, env: &mut Env) -> BlockStep {
+    pub fn block_step_locked(
+        &self,
+        store: &mut Store,
+        client: &mut Client,
+        env: &mut Env,
+    ) -> BlockStep {
         let Some(b) = client.blocked.as_ref() else {
             return BlockStep::Done(Reply::Error("ERR client is not blocked".into()));
         };

@@ -8,7 +8,10 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PySet, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PySet, PyString,
+    PyTuple,
+};
 
 use crate::reply::{format_double, Reply};
 
@@ -42,7 +45,10 @@ fn parse_error(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// Raises redis-py's `DataError` with `msg`.
 pub fn data_error(py: Python<'_>, msg: String) -> PyErr {
     match DATA_ERROR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("redis.exceptions")?.getattr("DataError")?.unbind())
+        Ok(py
+            .import("redis.exceptions")?
+            .getattr("DataError")?
+            .unbind())
     }) {
         Ok(cls) => match cls.bind(py).call1((msg,)) {
             Ok(inst) => PyErr::from_value(inst),
@@ -86,13 +92,24 @@ pub fn arg_to_bytes(py: Python<'_>, obj: &Bound<'_, PyAny>, dec: &Decode) -> PyR
 }
 
 fn invalid_input(obj: &Bound<'_, PyAny>) -> String {
-    let tn = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-    format!("Invalid input of type: '{}'. Convert to a bytes, string, int or float first.", tn)
+    let tn = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    format!(
+        "Invalid input of type: '{}'. Convert to a bytes, string, int or float first.",
+        tn
+    )
 }
 
 /// Converts a command tuple (`("SET", "k", 1)`) into argument bytes; a first argument with spaces
 /// ("SCRIPT LOAD") is split as redis-py's `pack_command` does.
-pub fn command_args(py: Python<'_>, args: &Bound<'_, PyTuple>, dec: &Decode) -> PyResult<Vec<Vec<u8>>> {
+pub fn command_args(
+    py: Python<'_>,
+    args: &Bound<'_, PyTuple>,
+    dec: &Decode,
+) -> PyResult<Vec<Vec<u8>>> {
     let n = args.len();
     if n == 0 {
         return Err(PyTypeError::new_err("empty command"));
@@ -100,7 +117,12 @@ pub fn command_args(py: Python<'_>, args: &Bound<'_, PyTuple>, dec: &Decode) -> 
     let mut out = Vec::with_capacity(n + 1);
     let first = arg_to_bytes(py, &args.get_item(0)?, dec)?;
     if first.contains(&b' ') {
-        out.extend(first.split(|c| *c == b' ').filter(|p| !p.is_empty()).map(|p| p.to_vec()));
+        out.extend(
+            first
+                .split(|c| *c == b' ')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.to_vec()),
+        );
     } else {
         out.push(first);
     }
@@ -125,7 +147,13 @@ fn text<'py>(py: Python<'py>, b: &[u8], dec: &Decode, raw: bool) -> PyResult<Bou
 
 /// Converts a reply to what redis-py's parser would return for `resp`. Nested errors become
 /// exception instances; the caller raises a top-level one.
-pub fn reply_to_py<'py>(py: Python<'py>, r: &Reply, resp: u8, dec: &Decode, raw: bool) -> PyResult<Bound<'py, PyAny>> {
+pub fn reply_to_py<'py>(
+    py: Python<'py>,
+    r: &Reply,
+    resp: u8,
+    dec: &Decode,
+    raw: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match r {
         Reply::Status(s) => text(py, s.as_bytes(), dec, raw)?,
         Reply::Bulk(b) => text(py, b, dec, raw)?,
@@ -149,7 +177,10 @@ pub fn reply_to_py<'py>(py: Python<'py>, r: &Reply, resp: u8, dec: &Decode, raw:
             if resp == 3 {
                 let d = PyDict::new(py);
                 for (k, v) in pairs {
-                    d.set_item(reply_to_py(py, k, resp, dec, raw)?, reply_to_py(py, v, resp, dec, raw)?)?;
+                    d.set_item(
+                        reply_to_py(py, k, resp, dec, raw)?,
+                        reply_to_py(py, v, resp, dec, raw)?,
+                    )?;
                 }
                 d.into_any()
             } else {
@@ -177,7 +208,9 @@ pub fn reply_to_py<'py>(py: Python<'py>, r: &Reply, resp: u8, dec: &Decode, raw:
         }
         Reply::BigNumber(s) => {
             if resp == 3 {
-                py.import("builtins")?.getattr("int")?.call1((s.as_str(),))?
+                py.import("builtins")?
+                    .getattr("int")?
+                    .call1((s.as_str(),))?
             } else {
                 text(py, s.as_bytes(), dec, raw)?
             }
@@ -185,7 +218,13 @@ pub fn reply_to_py<'py>(py: Python<'py>, r: &Reply, resp: u8, dec: &Decode, raw:
     })
 }
 
-fn list<'py>(py: Python<'py>, items: &[Reply], resp: u8, dec: &Decode, raw: bool) -> PyResult<Bound<'py, PyAny>> {
+fn list<'py>(
+    py: Python<'py>,
+    items: &[Reply],
+    resp: u8,
+    dec: &Decode,
+    raw: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let l = PyList::empty(py);
     for it in items {
         l.append(reply_to_py(py, it, resp, dec, raw)?)?;

@@ -32,14 +32,22 @@ impl PyEngine {
     #[pyo3(signature = (databases=16, manual_clock_ms=None))]
     fn new(databases: usize, manual_clock_ms: Option<i64>) -> PyResult<Self> {
         if databases == 0 || databases > 1_000_000 {
-            return Err(pyo3::exceptions::PyValueError::new_err("databases must be between 1 and 1000000"));
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "databases must be between 1 and 1000000",
+            ));
         }
-        let mut opts = EngineOptions { databases, ..EngineOptions::default() };
+        let mut opts = EngineOptions {
+            databases,
+            ..EngineOptions::default()
+        };
         let manual_clock = manual_clock_ms.map(|ms| Arc::new(ManualClock::new(ms)));
         if let Some(c) = &manual_clock {
             opts.clock = c.clone();
         }
-        Ok(PyEngine { inner: Engine::new(opts), manual_clock })
+        Ok(PyEngine {
+            inner: Engine::new(opts),
+            manual_clock,
+        })
     }
 
     /// Opens a session (one connection's state).
@@ -61,7 +69,12 @@ impl PyEngine {
             errors: encoding_errors.to_string(),
             sets_as_set,
         };
-        Session::create(py, self.inner.clone(), if protocol == 3 { 3 } else { 2 }, dec)
+        Session::create(
+            py,
+            self.inner.clone(),
+            if protocol == 3 { 3 } else { 2 },
+            dec,
+        )
     }
 
     /// Serves this engine over RESP on a unix socket and/or TCP (loopback by default; another
@@ -78,7 +91,16 @@ impl PyEngine {
         unixsocketperm: u32,
         max_bulk_len: i64,
     ) -> PyResult<server::PyServer> {
-        server::start(py, self.inner.clone(), unix_socket, port, host, password, unixsocketperm, max_bulk_len)
+        server::start(
+            py,
+            self.inner.clone(),
+            unix_socket,
+            port,
+            host,
+            password,
+            unixsocketperm,
+            max_bulk_len,
+        )
     }
 
     /// Moves a manual clock forward (engines made with `manual_clock_ms` only).
@@ -88,7 +110,9 @@ impl PyEngine {
                 c.advance_ms(ms);
                 Ok(())
             }
-            None => Err(pyo3::exceptions::PyRuntimeError::new_err("engine uses the real clock")),
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "engine uses the real clock",
+            )),
         }
     }
 }

@@ -24,7 +24,9 @@ impl PyServer {
     /// The unix socket path, if serving one.
     #[getter]
     fn unix_socket(&self) -> Option<String> {
-        self.handle.as_ref().and_then(|h| h.unix_socket.as_ref().map(|p| p.display().to_string()))
+        self.handle
+            .as_ref()
+            .and_then(|h| h.unix_socket.as_ref().map(|p| p.display().to_string()))
     }
 
     /// Stops accepting, closes every connection and removes the socket file.
@@ -66,6 +68,10 @@ pub fn start(
     if let Some(p) = &opts.password {
         engine.lock().config.insert("requirepass".into(), p.clone());
     }
-    let handle = py.detach(move || serve(engine, opts)).map_err(|e| PyOSError::new_err(e.to_string()))?;
-    Ok(PyServer { handle: Some(handle) })
+    let handle = py
+        .detach(move || serve(engine, opts))
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(PyServer {
+        handle: Some(handle),
+    })
 }

@@ -35,7 +35,9 @@ static MARKER: pyo3::sync::PyOnceLock<Py<BlockedMarker>> = pyo3::sync::PyOnceLoc
 
 /// The one `Blocked` marker object (`burner_redis._engine.BLOCKED`).
 pub fn blocked_marker(py: Python<'_>) -> PyResult<Py<BlockedMarker>> {
-    MARKER.get_or_try_init(py, || Py::new(py, BlockedMarker)).map(|m| m.clone_ref(py))
+    MARKER
+        .get_or_try_init(py, || Py::new(py, BlockedMarker))
+        .map(|m| m.clone_ref(py))
 }
 
 /// One connection's state in the engine.
@@ -88,7 +90,10 @@ impl Session {
                     self.queue.push_back(Pending::Deferred(args));
                     continue;
                 }
-                match self.engine.execute_locked(&mut store, &mut self.client, args, &mut env) {
+                match self
+                    .engine
+                    .execute_locked(&mut store, &mut self.client, args, &mut env)
+                {
                     Some(r) => self.queue.push_back(Pending::Ready(r, self.client.resp)),
                     None => self.queue.push_back(Pending::Blocked),
                 }
@@ -121,14 +126,17 @@ impl Session {
             return Err(PyRuntimeError::new_err("session is closed"));
         }
         let args = command_args(py, args, &self.dec)?;
-        if self.blocked_now() || !self.queue.is_empty() && self.queue.iter().any(|p| !matches!(p, Pending::Ready(..))) {
+        if self.blocked_now()
+            || !self.queue.is_empty() && self.queue.iter().any(|p| !matches!(p, Pending::Ready(..)))
+        {
             self.queue.push_back(Pending::Deferred(args));
             return Ok(());
         }
         let mut env = self.engine.env();
         let r = {
             let mut store = lock_engine(py, &self.engine);
-            self.engine.execute_locked(&mut store, &mut self.client, args, &mut env)
+            self.engine
+                .execute_locked(&mut store, &mut self.client, args, &mut env)
         };
         if !env.wakes.is_empty() {
             env.wakes.run();
@@ -159,19 +167,28 @@ impl Session {
     fn read(&mut self, py: Python<'_>, disable_decoding: bool) -> PyResult<Py<PyAny>> {
         loop {
             match self.queue.front() {
-                None => return Err(PyRuntimeError::new_err("no reply pending: read without a command")),
+                None => {
+                    return Err(PyRuntimeError::new_err(
+                        "no reply pending: read without a command",
+                    ))
+                }
                 Some(Pending::Blocked) => return Ok(self.blocked_marker.clone_ref(py).into_any()),
                 Some(Pending::Ready(..)) => {
-                    let Some(Pending::Ready(r, resp)) = self.queue.pop_front() else { unreachable!() };
+                    let Some(Pending::Ready(r, resp)) = self.queue.pop_front() else {
+                        unreachable!()
+                    };
                     return self.convert(py, &r, resp, disable_decoding);
                 }
                 Some(Pending::Deferred(_)) => {
-                    let Some(Pending::Deferred(args)) = self.queue.pop_front() else { unreachable!() };
+                    let Some(Pending::Deferred(args)) = self.queue.pop_front() else {
+                        unreachable!()
+                    };
                     // Run it now, in its original place in the queue.
                     let mut env = self.engine.env();
                     let r = {
                         let mut store = lock_engine(py, &self.engine);
-                        self.engine.execute_locked(&mut store, &mut self.client, args, &mut env)
+                        self.engine
+                            .execute_locked(&mut store, &mut self.client, args, &mut env)
                     };
                     env.wakes.run();
                     match r {
@@ -191,17 +208,32 @@ impl Session {
     /// Async blocking step: installs `fut` (on `event_loop`) as the waker, then retries the
     /// blocked command. Returns the reply when done, else `(Blocked, seconds_left or None)`.
     #[pyo3(signature = (fut, event_loop, disable_decoding=false))]
-    fn block_step(&mut self, py: Python<'_>, fut: Py<PyAny>, event_loop: Py<PyAny>, disable_decoding: bool) -> PyResult<Py<PyAny>> {
+    fn block_step(
+        &mut self,
+        py: Python<'_>,
+        fut: Py<PyAny>,
+        event_loop: Py<PyAny>,
+        disable_decoding: bool,
+    ) -> PyResult<Py<PyAny>> {
         let Some(b) = self.client.blocked.as_ref() else {
             return Err(PyRuntimeError::new_err("not blocked"));
         };
         // The waker goes in before the check, so a signal in between is never lost.
-        b.waiter.set_waker(Arc::new(FutureWaker::new(fut, event_loop)));
+        b.waiter
+            .set_waker(Arc::new(FutureWaker::new(fut, event_loop)));
         match self.engine.block_step(&mut self.client) {
             BlockStep::Done(reply) => self.complete_head(py, reply, disable_decoding),
             BlockStep::Waiting(left) => {
                 let secs: Option<f64> = left.map(|ms| ms.max(0) as f64 / 1000.0);
-                Ok(PyTuple::new(py, [self.blocked_marker.clone_ref(py).into_any(), secs.into_pyobject(py)?.into_any().unbind()])?.into_any().unbind())
+                Ok(PyTuple::new(
+                    py,
+                    [
+                        self.blocked_marker.clone_ref(py).into_any(),
+                        secs.into_pyobject(py)?.into_any().unbind(),
+                    ],
+                )?
+                .into_any()
+                .unbind())
             }
         }
     }
@@ -219,7 +251,9 @@ impl Session {
             match self.engine.block_step(&mut self.client) {
                 BlockStep::Done(reply) => return self.complete_head(py, reply, disable_decoding),
                 BlockStep::Waiting(left) => {
-                    let slice = Duration::from_millis(left.map(|ms| ms.clamp(0, 100) as u64).unwrap_or(100));
+                    let slice = Duration::from_millis(
+                        left.map(|ms| ms.clamp(0, 100) as u64).unwrap_or(100),
+                    );
                     let cvc = cv.clone();
                     py.detach(move || cvc.wait(slice));
                     if let Err(e) = py.check_signals() {
@@ -261,7 +295,9 @@ impl Session {
     /// True once CLIENT KILL targeted this session.
     #[getter]
     fn killed(&self) -> bool {
-        self.client.killed.load(std::sync::atomic::Ordering::Acquire)
+        self.client
+            .killed
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Closes the session for good.

@@ -29,7 +29,11 @@ pub struct FutureWaker {
 impl FutureWaker {
     /// A waker for `fut`, created on the loop's thread.
     pub fn new(fut: Py<PyAny>, event_loop: Py<PyAny>) -> FutureWaker {
-        FutureWaker { fut, event_loop, thread: std::thread::current().id() }
+        FutureWaker {
+            fut,
+            event_loop,
+            thread: std::thread::current().id(),
+        }
     }
 }
 
@@ -41,7 +45,9 @@ impl Waker for FutureWaker {
             if std::thread::current().id() == self.thread {
                 f.call1((self.fut.bind(py),))?;
             } else {
-                self.event_loop.bind(py).call_method1("call_soon_threadsafe", (f, self.fut.bind(py)))?;
+                self.event_loop
+                    .bind(py)
+                    .call_method1("call_soon_threadsafe", (f, self.fut.bind(py)))?;
             }
             Ok(())
         });

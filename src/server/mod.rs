@@ -54,7 +54,7 @@ impl Default for ServeOptions {
 
 /// A running server; dropping it (or `close`) stops accepting and closes every connection.
 pub struct ServerHandle {
-    stop: Arc<Notify>,
+    stop: tokio::sync::watch::Sender<bool>,
     stopped: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// The bound TCP port, if any.
@@ -67,7 +67,8 @@ impl ServerHandle {
     /// Stops the server and waits for its thread.
     pub fn close(&mut self) {
         if !self.stopped.swap(true, Ordering::SeqCst) {
-            self.stop.notify_waiters();
+            // A watch channel keeps the value, so a listener that was not waiting yet still sees it.
+            let _ = self.stop.send(true);
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -87,10 +88,14 @@ impl Drop for ServerHandle {
 /// Starts serving `engine`. Binding errors are returned at once.
 pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle> {
     if opts.unix_socket.is_none() && opts.tcp.is_none() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "nothing to listen on"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "nothing to listen on",
+        ));
     }
     if let Some((host, _)) = &opts.tcp {
-        let loopback = matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") || host.starts_with("127.");
+        let loopback =
+            matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1") || host.starts_with("127.");
         if !loopback && opts.password.as_ref().is_none_or(|p| p.is_empty()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -103,7 +108,10 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
             if path.exists() {
                 // A stale socket from a dead process is replaced; a live one is an error.
                 if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                    return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("{} is in use", path.display())));
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!("{} is in use", path.display()),
+                    ));
                 }
                 std::fs::remove_file(path)?;
             }
@@ -123,26 +131,29 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
         }
         None => None,
     };
-    let tcp_port = tcp.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port());
-    let stop = Arc::new(Notify::new());
+    let tcp_port = tcp
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port());
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = Arc::new(AtomicBool::new(false));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("burner-server")
         .enable_all()
         .build()?;
-    let (stop2, stopped2, opts2) = (stop.clone(), stopped.clone(), Arc::new(opts.clone()));
+    let (stop2, stopped2, opts2) = (stop_rx, stopped.clone(), Arc::new(opts.clone()));
     let thread = std::thread::Builder::new().name("burner-server-main".into()).spawn(move || {
         rt.block_on(async move {
             let mut tasks = tokio::task::JoinSet::new();
             if let Some(l) = unix {
                 if let Ok(l) = tokio::net::UnixListener::from_std(l) {
-                    let (engine, opts, stop, stopped) = (engine.clone(), opts2.clone(), stop2.clone(), stopped2.clone());
+                    let (engine, opts, mut stop, stopped) = (engine.clone(), opts2.clone(), stop2.clone(), stopped2.clone());
                     tasks.spawn(async move {
                         let mut conns = tokio::task::JoinSet::new();
                         loop {
                             tokio::select! {
-                                _ = stop.notified() => break,
+                                _ = stop.wait_for(|v| *v) => break,
                                 r = l.accept() => if let Ok((s, _)) = r {
                                     let addr = format!("unix:{}", opts.unix_socket.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
                                     conns.spawn(handle(engine.clone(), s, addr, opts.clone(), stopped.clone()));
@@ -156,12 +167,12 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
             }
             if let Some(l) = tcp {
                 if let Ok(l) = tokio::net::TcpListener::from_std(l) {
-                    let (engine, opts, stop, stopped) = (engine.clone(), opts2.clone(), stop2.clone(), stopped2.clone());
+                    let (engine, opts, mut stop, stopped) = (engine.clone(), opts2.clone(), stop2.clone(), stopped2.clone());
                     tasks.spawn(async move {
                         let mut conns = tokio::task::JoinSet::new();
                         loop {
                             tokio::select! {
-                                _ = stop.notified() => break,
+                                _ = stop.wait_for(|v| *v) => break,
                                 r = l.accept() => if let Ok((s, peer)) = r {
                                     let _ = s.set_nodelay(true);
                                     conns.spawn(handle(engine.clone(), s, peer.to_string(), opts.clone(), stopped.clone()));
@@ -176,7 +187,13 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
             while tasks.join_next().await.is_some() {}
         });
     })?;
-    Ok(ServerHandle { stop, stopped, thread: Some(thread), tcp_port, unix_socket: opts.unix_socket })
+    Ok(ServerHandle {
+        stop,
+        stopped,
+        thread: Some(thread),
+        tcp_port,
+        unix_socket: opts.unix_socket,
+    })
 }
 
 struct NotifyWaker(Arc<Notify>);
@@ -199,11 +216,19 @@ impl Drop for ClientGuard {
     }
 }
 
-async fn handle<S>(engine: Arc<Engine>, stream: S, addr: String, opts: Arc<ServeOptions>, stopped: Arc<AtomicBool>)
-where
+async fn handle<S>(
+    engine: Arc<Engine>,
+    stream: S,
+    addr: String,
+    opts: Arc<ServeOptions>,
+    stopped: Arc<AtomicBool>,
+) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let mut g = ClientGuard { client: engine.open_client(), engine: engine.clone() };
+    let mut g = ClientGuard {
+        client: engine.open_client(),
+        engine: engine.clone(),
+    };
     g.client.authenticated = opts.password.is_none();
     engine.set_client_addr(&g.client, &addr);
     let (mut rd, mut wr) = tokio::io::split(stream);
@@ -225,7 +250,9 @@ where
                 }
                 Parsed::Command(args, used) => {
                     start += used;
-                    let quit = args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
+                    let quit = args
+                        .first()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
                     let reply = match engine.execute(&mut g.client, args) {
                         Some(r) => r,
                         None => {
@@ -234,7 +261,16 @@ where
                                 break 'conn;
                             }
                             out.clear();
-                            match wait_blocked(&engine, &mut g.client, &notify, &mut rd, &mut buf, start).await {
+                            match wait_blocked(
+                                &engine,
+                                &mut g.client,
+                                &notify,
+                                &mut rd,
+                                &mut buf,
+                                start,
+                            )
+                            .await
+                            {
                                 Some(r) => r,
                                 None => break 'conn,
                             }
@@ -298,7 +334,9 @@ async fn wait_blocked<R: AsyncRead + Unpin>(
                 }
                 let sleep = async {
                     match left {
-                        Some(ms) => tokio::time::sleep(Duration::from_millis(ms.max(0) as u64 + 1)).await,
+                        Some(ms) => {
+                            tokio::time::sleep(Duration::from_millis(ms.max(0) as u64 + 1)).await
+                        }
                         None => std::future::pending::<()>().await,
                     }
                 };

@@ -25,7 +25,10 @@ pub enum Parsed {
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| p + from)
+    buf.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| p + from)
 }
 
 fn parse_len(b: &[u8]) -> Option<i64> {
@@ -62,7 +65,10 @@ pub fn parse(buf: &[u8], max_bulk: i64) -> Parsed {
             return Parsed::Incomplete;
         }
         if buf[pos] != b'$' {
-            return Parsed::Error(format!("Protocol error: expected '$', got '{}'", buf[pos] as char));
+            return Parsed::Error(format!(
+                "Protocol error: expected '$', got '{}'",
+                buf[pos] as char
+            ));
         }
         let Some(end) = find_crlf(buf, pos + 1) else {
             if buf.len() - pos > 32 {
@@ -97,7 +103,11 @@ fn parse_inline(buf: &[u8]) -> Parsed {
         }
         return Parsed::Incomplete;
     };
-    let line = if nl > 0 && buf[nl - 1] == b'\r' { &buf[..nl - 1] } else { &buf[..nl] };
+    let line = if nl > 0 && buf[nl - 1] == b'\r' {
+        &buf[..nl - 1]
+    } else {
+        &buf[..nl]
+    };
     match split_args(line) {
         Some(args) if args.is_empty() => Parsed::Empty(nl + 1),
         Some(args) => Parsed::Command(args, nl + 1),
@@ -147,7 +157,10 @@ fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         b'r' => (b'\r', 2),
                         b't' => (b'\t', 2),
                         b'x' if i + 3 < line.len() => {
-                            match u8::from_str_radix(std::str::from_utf8(&line[i + 2..i + 4]).unwrap_or("zz"), 16) {
+                            match u8::from_str_radix(
+                                std::str::from_utf8(&line[i + 2..i + 4]).unwrap_or("zz"),
+                                16,
+                            ) {
                                 Ok(v) => (v, 4),
                                 Err(_) => (b'x', 2),
                             }
@@ -179,7 +192,10 @@ pub fn encode(r: &Reply, resp: u8, out: &mut Vec<u8>) {
         }
         Reply::Error(e) => {
             out.push(b'-');
-            out.extend(e.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+            out.extend(
+                e.bytes()
+                    .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+            );
             out.extend_from_slice(b"\r\n");
         }
         Reply::Int(i) => {
@@ -272,18 +288,34 @@ mod tests {
     fn parses_multibulk_incrementally() {
         let full = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
         for cut in 0..full.len() {
-            assert_eq!(parse(&full[..cut], 1 << 20), Parsed::Incomplete, "cut {cut}");
+            assert_eq!(
+                parse(&full[..cut], 1 << 20),
+                Parsed::Incomplete,
+                "cut {cut}"
+            );
         }
-        assert_eq!(parse(full, 1 << 20), Parsed::Command(vec![b"GET".to_vec(), b"k".to_vec()], full.len()));
+        assert_eq!(
+            parse(full, 1 << 20),
+            Parsed::Command(vec![b"GET".to_vec(), b"k".to_vec()], full.len())
+        );
     }
 
     #[test]
     fn rejects_bad_lengths_before_allocating() {
-        assert!(matches!(parse(b"*99999999999\r\n", 1 << 20), Parsed::Error(_)));
-        assert!(matches!(parse(b"*1\r\n$999999999\r\n", 1 << 20), Parsed::Error(_)));
+        assert!(matches!(
+            parse(b"*99999999999\r\n", 1 << 20),
+            Parsed::Error(_)
+        ));
+        assert!(matches!(
+            parse(b"*1\r\n$999999999\r\n", 1 << 20),
+            Parsed::Error(_)
+        ));
         assert!(matches!(parse(b"*1\r\n$-5\r\n", 1 << 20), Parsed::Error(_)));
         assert!(matches!(parse(b"*1\r\nx\r\n", 1 << 20), Parsed::Error(_)));
-        assert!(matches!(parse(b"*1\r\n$1\r\nab\r\n", 1 << 20), Parsed::Error(_)));
+        assert!(matches!(
+            parse(b"*1\r\n$1\r\nab\r\n", 1 << 20),
+            Parsed::Error(_)
+        ));
     }
 
     #[test]

@@ -95,7 +95,11 @@ fn itoa_buf(v: i64) -> ItoaBuf {
         i -= 1;
         buf[i] = b'-';
     }
-    ItoaBuf { buf, start: i, len: 20 - i }
+    ItoaBuf {
+        buf,
+        start: i,
+        len: 20 - i,
+    }
 }
 
 #[cfg(test)]
@@ -105,7 +109,10 @@ mod tests {
     #[test]
     fn integers_are_encoded_and_round_trip() {
         assert_eq!(StrValue::from_bytes(b"123".to_vec()), StrValue::Int(123));
-        assert_eq!(StrValue::from_bytes(b"0123".to_vec()), StrValue::Raw(b"0123".to_vec()));
+        assert_eq!(
+            StrValue::from_bytes(b"0123".to_vec()),
+            StrValue::Raw(b"0123".to_vec())
+        );
         assert_eq!(StrValue::Int(-45).to_bytes(), b"-45");
         assert_eq!(StrValue::Int(i64::MIN).len(), 20);
         assert_eq!(StrValue::Int(7).with_bytes(|b| b.to_vec()), b"7");
