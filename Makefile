@@ -5,6 +5,7 @@ PY ?= python3
 
 # Debug build of the extension, linked into python/burner_redis for in-tree tests.
 dev:
+	touch src/lib.rs  # force the link: a shared build dir can hold another tree's cdylib
 	cargo build --features extension-module
 	cp target/debug/libburner_redis.so python/burner_redis/_engine$$($(PY) -c 'import sysconfig;print(sysconfig.get_config_var("EXT_SUFFIX"))')
 
