@@ -163,13 +163,9 @@ fn long_in(b: &[u8], min: i64, max: i64, msg: &str) -> Result<i64, CmdError> {
     }
 }
 
-/// A count that must be >= 0 (`value is out of range, must be positive`).
+/// A count that must be >= 0; Redis gives the same message for non-integers.
 fn positive_long(b: &[u8]) -> Result<i64, CmdError> {
-    let v = parse_i64(b)?;
-    if v < 0 {
-        return Err(CmdError::err("value is out of range, must be positive"));
-    }
-    Ok(v)
+    long_in(b, 0, i64::MAX, "value is out of range, must be positive")
 }
 
 /// A blocking timeout in seconds (float) -> None (forever) or ms.
@@ -854,7 +850,7 @@ fn zpop(ctx: &mut Ctx, mut args: Args, max: bool) -> CmdResult {
     if ctx.read::<ZSetValue>(&key)?.is_none() || count == Some(0) {
         return Ok(Reply::Array(Vec::new()));
     }
-    let n = count.map_or(1, |c| c.min(usize::MAX as i64) as usize);
+    let n = count.map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX));
     let items = pop_members(ctx, &key, max, n)?;
     // RESP3 nests [member, score] pairs only when a count was given.
     Ok(members_reply(if count.is_some() { resp } else { 2 }, items, true))
@@ -932,7 +928,7 @@ fn parse_mpop(rest: &[Vec<u8>]) -> Result<MPop, CmdError> {
     Ok(MPop {
         keys: rest[1..where_idx].to_vec(),
         max,
-        count: count.map_or(1, |c| c.min(usize::MAX as i64) as usize),
+        count: count.map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX)),
     })
 }
 
@@ -1004,7 +1000,8 @@ fn zrandmember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         let n = l.unsigned_abs();
         (0..n).filter_map(|_| pick(rng.gen_range(0..size))).collect()
     } else if l as u64 >= size as u64 {
-        owned(z.iter())
+        // The whole set, walked from the top as Redis's set-operation iterator does.
+        owned(z.iter_from(0, true))
     } else {
         rand::seq::index::sample(&mut rng, size, l as usize).into_iter().filter_map(pick).collect()
     };
