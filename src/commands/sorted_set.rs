@@ -37,16 +37,56 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("bzpopmin", -3, WRITE | FAST | BLOCKING, 1, -2, 1, bzpopmin),
     command!("bzpopmax", -3, WRITE | FAST | BLOCKING, 1, -2, 1, bzpopmax),
     command!("zmpop", -4, WRITE | MOVABLE_KEYS, 0, 0, 0, zmpop),
-    command!("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, 0, 0, 0, bzmpop),
+    command!(
+        "bzmpop",
+        -5,
+        WRITE | BLOCKING | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        bzmpop
+    ),
     command!("zrandmember", -2, READONLY, 1, 1, 1, zrandmember),
     command!("zscan", -3, READONLY, 1, 1, 1, zscan),
-    command!("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, 1, 1, 1, zunionstore),
-    command!("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, 1, 1, 1, zinterstore),
-    command!("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, 1, 1, 1, zdiffstore),
+    command!(
+        "zunionstore",
+        -4,
+        WRITE | DENYOOM | MOVABLE_KEYS,
+        1,
+        1,
+        1,
+        zunionstore
+    ),
+    command!(
+        "zinterstore",
+        -4,
+        WRITE | DENYOOM | MOVABLE_KEYS,
+        1,
+        1,
+        1,
+        zinterstore
+    ),
+    command!(
+        "zdiffstore",
+        -4,
+        WRITE | DENYOOM | MOVABLE_KEYS,
+        1,
+        1,
+        1,
+        zdiffstore
+    ),
     command!("zunion", -3, READONLY | MOVABLE_KEYS, 0, 0, 0, zunion),
     command!("zinter", -3, READONLY | MOVABLE_KEYS, 0, 0, 0, zinter),
     command!("zdiff", -3, READONLY | MOVABLE_KEYS, 0, 0, 0, zdiff),
-    command!("zintercard", -3, READONLY | MOVABLE_KEYS, 0, 0, 0, zintercard),
+    command!(
+        "zintercard",
+        -3,
+        READONLY | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        zintercard
+    ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -64,8 +104,14 @@ fn limits(ctx: &Ctx) -> ListpackLimits {
     };
     let d = ListpackLimits::default();
     ListpackLimits {
-        entries: get(["zset-max-listpack-entries", "zset-max-ziplist-entries"], d.entries),
-        value: get(["zset-max-listpack-value", "zset-max-ziplist-value"], d.value),
+        entries: get(
+            ["zset-max-listpack-entries", "zset-max-ziplist-entries"],
+            d.entries,
+        ),
+        value: get(
+            ["zset-max-listpack-value", "zset-max-ziplist-value"],
+            d.value,
+        ),
     }
 }
 
@@ -89,7 +135,11 @@ fn strtod(b: &[u8]) -> (f64, usize) {
     };
     let sign = if neg { -1.0 } else { 1.0 };
     let rest = &b[i..];
-    let lower: Vec<u8> = rest.iter().take(8).map(|c| c.to_ascii_lowercase()).collect();
+    let lower: Vec<u8> = rest
+        .iter()
+        .take(8)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     if lower.starts_with(b"infinity") {
         return (sign * f64::INFINITY, i + 8);
     }
@@ -208,7 +258,12 @@ impl ScoreRange {
         let bad = || CmdError::err("min or max is not a float");
         let (min, minex) = parse_score_bound(min).ok_or_else(bad)?;
         let (max, maxex) = parse_score_bound(max).ok_or_else(bad)?;
-        Ok(ScoreRange { min, minex, max, maxex })
+        Ok(ScoreRange {
+            min,
+            minex,
+            max,
+            maxex,
+        })
     }
     fn gte_min(&self, s: f64) -> bool {
         if self.minex {
@@ -254,7 +309,10 @@ impl LexRange {
             }
         }
         let bad = || CmdError::err("min or max not valid string range item");
-        Ok(LexRange { min: item(min).ok_or_else(bad)?, max: item(max).ok_or_else(bad)? })
+        Ok(LexRange {
+            min: item(min).ok_or_else(bad)?,
+            max: item(max).ok_or_else(bad)?,
+        })
     }
     fn gte_min(&self, m: &[u8]) -> bool {
         match &self.min {
@@ -277,8 +335,16 @@ impl LexRange {
 /// Redis's index normalisation for rank ranges; None when empty.
 fn rank_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let llen = len as i64;
-    let mut s = if start < 0 { llen.saturating_add(start) } else { start };
-    let mut e = if end < 0 { llen.saturating_add(end) } else { end };
+    let mut s = if start < 0 {
+        llen.saturating_add(start)
+    } else {
+        start
+    };
+    let mut e = if end < 0 {
+        llen.saturating_add(end)
+    } else {
+        end
+    };
     if s < 0 {
         s = 0;
     }
@@ -298,7 +364,12 @@ fn members_reply(resp: u8, items: Vec<(Vec<u8>, f64)>, withscores: bool) -> Repl
         return Reply::Array(items.into_iter().map(|(m, _)| Reply::Bulk(m)).collect());
     }
     if resp >= 3 {
-        Reply::Array(items.into_iter().map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect())
+        Reply::Array(
+            items
+                .into_iter()
+                .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
+                .collect(),
+        )
     } else {
         let mut out = Vec::with_capacity(items.len() * 2);
         for (m, s) in items {
@@ -369,13 +440,19 @@ fn zadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if f.nx && f.xx {
-        return Err(CmdError::err("XX and NX options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "XX and NX options at the same time are not compatible",
+        ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
-        return Err(CmdError::err("GT, LT, and/or NX options at the same time are not compatible"));
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
+        return Err(CmdError::err(
+            "GT, LT, and/or NX options at the same time are not compatible",
+        ));
     }
     if f.incr && rest.len() > 2 {
-        return Err(CmdError::err("INCR option supports a single increment-element pair"));
+        return Err(CmdError::err(
+            "INCR option supports a single increment-element pair",
+        ));
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     let mut it = rest.into_iter();
@@ -391,7 +468,10 @@ fn zincrby(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let incr = score_arg(&args.next_bytes()?)?;
     let member = args.next_bytes()?;
     args.finish()?;
-    let f = AddFlags { incr: true, ..AddFlags::default() };
+    let f = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
     zadd_apply(ctx, &key, vec![(incr, member)], &f)
 }
 
@@ -469,7 +549,9 @@ fn zadd_apply(ctx: &mut Ctx, key: &[u8], pairs: Vec<(f64, Vec<u8>)>, f: &AddFlag
 fn zrem(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let members = args.rest();
-    let Some(z) = ctx.write::<ZSetValue>(&key)? else { return Ok(Reply::Int(0)) };
+    let Some(z) = ctx.write::<ZSetValue>(&key)? else {
+        return Ok(Reply::Int(0));
+    };
     let mut deleted = 0;
     for m in &members {
         if z.remove(m).is_some() {
@@ -494,17 +576,21 @@ fn zrem(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 /// `ZCARD key`
 fn zcard(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<ZSetValue>(&key)?.map_or(0, |z| z.len() as i64)))
+    Ok(Reply::Int(
+        ctx.read::<ZSetValue>(&key)?.map_or(0, |z| z.len() as i64),
+    ))
 }
 
 /// `ZSCORE key member`
 fn zscore(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let member = args.next_bytes()?;
-    Ok(match ctx.read::<ZSetValue>(&key)?.and_then(|z| z.score(&member)) {
-        Some(s) => Reply::Double(s),
-        None => Reply::Nil,
-    })
+    Ok(
+        match ctx.read::<ZSetValue>(&key)?.and_then(|z| z.score(&member)) {
+            Some(s) => Reply::Double(s),
+            None => Reply::Nil,
+        },
+    )
 }
 
 /// `ZMSCORE key member [member ...]`
@@ -513,7 +599,10 @@ fn zmscore(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let members = args.rest();
     let z = ctx.read::<ZSetValue>(&key)?;
     Ok(Reply::Array(
-        members.iter().map(|m| z.and_then(|z| z.score(m)).map_or(Reply::Nil, Reply::Double)).collect(),
+        members
+            .iter()
+            .map(|m| z.and_then(|z| z.score(m)).map_or(Reply::Nil, Reply::Double))
+            .collect(),
     ))
 }
 
@@ -610,7 +699,12 @@ struct RangeQuery {
 
 /// Parses `<min> <max> [BYSCORE|BYLEX] [REV] [WITHSCORES] [LIMIT offset count]` the way Redis's
 /// shared ZRANGE parser does; `kind`/`rev` are fixed by the legacy commands.
-fn parse_range(args: Vec<Vec<u8>>, store: bool, kind: Option<RangeKind>, rev: Option<bool>) -> Result<RangeQuery, CmdError> {
+fn parse_range(
+    args: Vec<Vec<u8>>,
+    store: bool,
+    kind: Option<RangeKind>,
+    rev: Option<bool>,
+) -> Result<RangeQuery, CmdError> {
     let (min, max) = match (args.first(), args.get(1)) {
         (Some(a), Some(b)) => (a.clone(), b.clone()),
         _ => return Err(CmdError::Syntax),
@@ -647,11 +741,26 @@ fn parse_range(args: Vec<Vec<u8>>, store: bool, kind: Option<RangeKind>, rev: Op
         ));
     }
     if withscores && kind == RangeKind::Lex {
-        return Err(CmdError::err("syntax error, WITHSCORES not supported in combination with BYLEX"));
+        return Err(CmdError::err(
+            "syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
     }
     // Score and lex ranges are given as max, min when reversed.
-    let (lo, hi) = if rev && kind != RangeKind::Rank { (&max, &min) } else { (&min, &max) };
-    let mut q = RangeQuery { kind, rev, withscores, offset, limit, ranks: (0, 0), score: None, lex: None };
+    let (lo, hi) = if rev && kind != RangeKind::Rank {
+        (&max, &min)
+    } else {
+        (&min, &max)
+    };
+    let mut q = RangeQuery {
+        kind,
+        rev,
+        withscores,
+        offset,
+        limit,
+        ranks: (0, 0),
+        score: None,
+        lex: None,
+    };
     match kind {
         RangeKind::Rank => q.ranks = (parse_i64(lo)?, parse_i64(hi)?),
         RangeKind::Score => q.score = Some(ScoreRange::parse(lo, hi)?),
@@ -700,7 +809,11 @@ fn run_range(z: &ZSetValue, q: &RangeQuery) -> Vec<(Vec<u8>, f64)> {
             if a >= b {
                 return Vec::new();
             }
-            let limit = if q.limit < 0 { usize::MAX } else { q.limit as usize };
+            let limit = if q.limit < 0 {
+                usize::MAX
+            } else {
+                q.limit as usize
+            };
             owned(
                 z.iter_from(start, q.rev)
                     .skip(q.offset as usize)
@@ -711,7 +824,12 @@ fn run_range(z: &ZSetValue, q: &RangeQuery) -> Vec<(Vec<u8>, f64)> {
     }
 }
 
-fn range_command(ctx: &mut Ctx, mut args: Args, kind: Option<RangeKind>, rev: Option<bool>) -> CmdResult {
+fn range_command(
+    ctx: &mut Ctx,
+    mut args: Args,
+    kind: Option<RangeKind>,
+    rev: Option<bool>,
+) -> CmdResult {
     let key = args.next_bytes()?;
     let q = parse_range(args.rest(), false, kind, rev)?;
     let resp = ctx.client.resp;
@@ -768,8 +886,15 @@ fn zrangestore(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 // ZREMRANGEBY*
 // ---------------------------------------------------------------------------------------------
 
-fn remove_span(ctx: &mut Ctx, key: &[u8], event: &str, span: impl FnOnce(&ZSetValue) -> Option<(usize, usize)>) -> CmdResult {
-    let Some(z) = ctx.write::<ZSetValue>(key)? else { return Ok(Reply::Int(0)) };
+fn remove_span(
+    ctx: &mut Ctx,
+    key: &[u8],
+    event: &str,
+    span: impl FnOnce(&ZSetValue) -> Option<(usize, usize)>,
+) -> CmdResult {
+    let Some(z) = ctx.write::<ZSetValue>(key)? else {
+        return Ok(Reply::Int(0));
+    };
     let removed = match span(z) {
         Some((a, b)) if a < b => z.remove_rank_range(a, b - 1),
         _ => 0,
@@ -801,7 +926,9 @@ fn zremrangebyrank(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let start = parse_i64(&args.next_bytes()?)?;
     let stop = parse_i64(&args.next_bytes()?)?;
-    remove_span(ctx, &key, "zremrangebyrank", |z| rank_range(start, stop, z.len()).map(|(a, b)| (a, b + 1)))
+    remove_span(ctx, &key, "zremrangebyrank", |z| {
+        rank_range(start, stop, z.len()).map(|(a, b)| (a, b + 1))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -809,7 +936,12 @@ fn zremrangebyrank(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 // ---------------------------------------------------------------------------------------------
 
 /// Pops up to `count` members from `key` (which holds a non-empty set), with notifications.
-fn pop_members(ctx: &mut Ctx, key: &[u8], max: bool, count: usize) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
+fn pop_members(
+    ctx: &mut Ctx,
+    key: &[u8],
+    max: bool,
+    count: usize,
+) -> Result<Vec<(Vec<u8>, f64)>, CmdError> {
     let mut out = Vec::new();
     if let Some(z) = ctx.write::<ZSetValue>(key)? {
         while out.len() < count {
@@ -853,12 +985,20 @@ fn zpop(ctx: &mut Ctx, mut args: Args, max: bool) -> CmdResult {
     let n = count.map_or(1, |c| usize::try_from(c).unwrap_or(usize::MAX));
     let items = pop_members(ctx, &key, max, n)?;
     // RESP3 nests [member, score] pairs only when a count was given.
-    Ok(members_reply(if count.is_some() { resp } else { 2 }, items, true))
+    Ok(members_reply(
+        if count.is_some() { resp } else { 2 },
+        items,
+        true,
+    ))
 }
 
 /// The first key holding a non-empty sorted set (WRONGTYPE on the first existing key of another
 /// type before it).
-fn first_nonempty(ctx: &mut Ctx, keys: &[Vec<u8>], stop_at_first_existing: bool) -> Result<Option<Vec<u8>>, CmdError> {
+fn first_nonempty(
+    ctx: &mut Ctx,
+    keys: &[Vec<u8>],
+    stop_at_first_existing: bool,
+) -> Result<Option<Vec<u8>>, CmdError> {
     for k in keys {
         match ctx.read::<ZSetValue>(k)? {
             Some(z) if !z.is_empty() => return Ok(Some(k.clone())),
@@ -905,8 +1045,16 @@ struct MPop {
 }
 
 fn parse_mpop(rest: &[Vec<u8>]) -> Result<MPop, CmdError> {
-    let numkeys = long_in(rest.first().ok_or(CmdError::Syntax)?, 1, i64::MAX, "numkeys should be greater than 0")?;
-    let where_idx = usize::try_from(numkeys).ok().and_then(|n| n.checked_add(1)).ok_or(CmdError::Syntax)?;
+    let numkeys = long_in(
+        rest.first().ok_or(CmdError::Syntax)?,
+        1,
+        i64::MAX,
+        "numkeys should be greater than 0",
+    )?;
+    let where_idx = usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(1))
+        .ok_or(CmdError::Syntax)?;
     let wh = rest.get(where_idx).ok_or(CmdError::Syntax)?;
     let max = if eq_kw(wh, "MIN") {
         false
@@ -919,7 +1067,12 @@ fn parse_mpop(rest: &[Vec<u8>]) -> Result<MPop, CmdError> {
     let mut j = where_idx + 1;
     while j < rest.len() {
         if count.is_none() && eq_kw(&rest[j], "COUNT") && j + 1 < rest.len() {
-            count = Some(long_in(&rest[j + 1], 1, i64::MAX, "count should be greater than 0")?);
+            count = Some(long_in(
+                &rest[j + 1],
+                1,
+                i64::MAX,
+                "count should be greater than 0",
+            )?);
             j += 2;
         } else {
             return Err(CmdError::Syntax);
@@ -935,7 +1088,12 @@ fn parse_mpop(rest: &[Vec<u8>]) -> Result<MPop, CmdError> {
 fn mpop_reply(key: Vec<u8>, items: Vec<(Vec<u8>, f64)>) -> Reply {
     Reply::Array(vec![
         Reply::Bulk(key),
-        Reply::Array(items.into_iter().map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)])).collect()),
+        Reply::Array(
+            items
+                .into_iter()
+                .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m), Reply::Double(s)]))
+                .collect(),
+        ),
     ])
 }
 
@@ -977,7 +1135,9 @@ fn zrandmember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let resp = ctx.client.resp;
     let Some(count_arg) = args.next_opt() else {
-        let Some(z) = ctx.read::<ZSetValue>(&key)?.filter(|z| !z.is_empty()) else { return Ok(Reply::Nil) };
+        let Some(z) = ctx.read::<ZSetValue>(&key)?.filter(|z| !z.is_empty()) else {
+            return Ok(Reply::Nil);
+        };
         let i = rand::thread_rng().gen_range(0..z.len());
         return Ok(Reply::opt_bulk(z.entry_at(i).map(|e| e.0)));
     };
@@ -990,7 +1150,9 @@ fn zrandmember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::err("value is out of range"));
     }
-    let Some(z) = ctx.read::<ZSetValue>(&key)? else { return Ok(Reply::Array(Vec::new())) };
+    let Some(z) = ctx.read::<ZSetValue>(&key)? else {
+        return Ok(Reply::Array(Vec::new()));
+    };
     let size = z.len();
     let mut rng = rand::thread_rng();
     let pick = |i: usize| z.entry_at(i).map(|(m, s)| (m.to_vec(), s));
@@ -998,12 +1160,17 @@ fn zrandmember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         Vec::new()
     } else if l < 0 || l == 1 {
         let n = l.unsigned_abs();
-        (0..n).filter_map(|_| pick(rng.gen_range(0..size))).collect()
+        (0..n)
+            .filter_map(|_| pick(rng.gen_range(0..size)))
+            .collect()
     } else if l as u64 >= size as u64 {
         // The whole set, walked from the top as Redis's set-operation iterator does.
         owned(z.iter_from(0, true))
     } else {
-        rand::seq::index::sample(&mut rng, size, l as usize).into_iter().filter_map(pick).collect()
+        rand::seq::index::sample(&mut rng, size, l as usize)
+            .into_iter()
+            .filter_map(pick)
+            .collect()
     };
     Ok(members_reply(resp, items, withscores))
 }
@@ -1012,7 +1179,9 @@ fn zrandmember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn long_in_default_msg(b: &[u8], min: i64, max: i64) -> Result<i64, CmdError> {
     let v = parse_i64(b)?;
     if v < min || v > max {
-        return Err(CmdError::err(format!("value is out of range, value must between {min} and {max}")));
+        return Err(CmdError::err(format!(
+            "value is out of range, value must between {min} and {max}"
+        )));
     }
     Ok(v)
 }
@@ -1023,14 +1192,23 @@ fn format_g17(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let sci = format!("{:.16e}", d);
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if !(-4..17).contains(&exp) {
         let mant = mant.trim_end_matches('0').trim_end_matches('.');
-        return format!("{}e{}{:02}", mant, if exp < 0 { '-' } else { '+' }, exp.abs());
+        return format!(
+            "{}e{}{:02}",
+            mant,
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        );
     }
     let decimals = (16 - exp).max(0) as usize;
     let s = format!("{:.*}", decimals, d);
@@ -1046,7 +1224,10 @@ fn zscan(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let cur = args.next_bytes()?;
     let cursor: u64 = if !cur.is_empty() && cur.iter().all(u8::is_ascii_digit) {
-        std::str::from_utf8(&cur).ok().and_then(|s| s.parse().ok()).ok_or_else(|| CmdError::err("invalid cursor"))?
+        std::str::from_utf8(&cur)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| CmdError::err("invalid cursor"))?
     } else {
         return Err(CmdError::err("invalid cursor"));
     };
@@ -1071,9 +1252,16 @@ fn zscan(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         j += 2;
     }
     let Some(z) = ctx.read::<ZSetValue>(&key)? else {
-        return Ok(Reply::Array(vec![Reply::bulk(b"0"), Reply::Array(Vec::new())]));
+        return Ok(Reply::Array(vec![
+            Reply::bulk(b"0"),
+            Reply::Array(Vec::new()),
+        ]));
     };
-    let keep = |m: &[u8]| pattern.as_deref().is_none_or(|p| crate::glob::glob_match(p, m, false));
+    let keep = |m: &[u8]| {
+        pattern
+            .as_deref()
+            .is_none_or(|p| crate::glob::glob_match(p, m, false))
+    };
     let mut out = Vec::new();
     let next = if z.is_listpack() {
         // Small sets come back whole, in order, as Redis does for its compact encoding.
@@ -1094,7 +1282,10 @@ fn zscan(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             }
         })
     };
-    Ok(Reply::Array(vec![Reply::Bulk(next.to_string().into_bytes()), Reply::Array(out)]))
+    Ok(Reply::Array(vec![
+        Reply::Bulk(next.to_string().into_bytes()),
+        Reply::Array(out),
+    ]))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1192,11 +1383,19 @@ struct SetOpQuery {
 /// Parses `numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES] [LIMIT n]`;
 /// Redis type-checks the keys between counting them and reading the options, so that happens here
 /// too.
-fn parse_setop(ctx: &mut Ctx, rest: Vec<Vec<u8>>, op: SetOp, store: bool, card: bool) -> Result<SetOpQuery, CmdError> {
+fn parse_setop(
+    ctx: &mut Ctx,
+    rest: Vec<Vec<u8>>,
+    op: SetOp,
+    store: bool,
+    card: bool,
+) -> Result<SetOpQuery, CmdError> {
     let numkeys = parse_i64(rest.first().ok_or(CmdError::Syntax)?)?;
     if numkeys < 1 {
         let name = ctx.spec.name;
-        return Err(CmdError::err(format!("at least 1 input key is needed for '{name}' command")));
+        return Err(CmdError::err(format!(
+            "at least 1 input key is needed for '{name}' command"
+        )));
     }
     if numkeys as u64 > (rest.len() - 1) as u64 {
         return Err(CmdError::Syntax);
@@ -1210,14 +1409,21 @@ fn parse_setop(ctx: &mut Ctx, rest: Vec<Vec<u8>>, op: SetOp, store: bool, card: 
             }
         }
     }
-    let mut q = SetOpQuery { keys, weights: vec![1.0; n], agg: Aggregate::Sum, withscores: false, limit: 0 };
+    let mut q = SetOpQuery {
+        keys,
+        weights: vec![1.0; n],
+        agg: Aggregate::Sum,
+        withscores: false,
+        limit: 0,
+    };
     let mut j = n + 1;
     while j < rest.len() {
         let remaining = rest.len() - j;
         let a = &rest[j];
         if op != SetOp::Diff && !card && remaining > n && eq_kw(a, "WEIGHTS") {
             for i in 0..n {
-                q.weights[i] = parse_score(&rest[j + 1 + i]).ok_or_else(|| CmdError::err("weight value is not a float"))?;
+                q.weights[i] = parse_score(&rest[j + 1 + i])
+                    .ok_or_else(|| CmdError::err("weight value is not a float"))?;
             }
             j += n + 1;
         } else if op != SetOp::Diff && !card && remaining >= 2 && eq_kw(a, "AGGREGATE") {
@@ -1248,7 +1454,12 @@ fn parse_setop(ctx: &mut Ctx, rest: Vec<Vec<u8>>, op: SetOp, store: bool, card: 
 
 /// Computes a set operation: the result sorted by (score, member), or only its size for
 /// ZINTERCARD.
-fn compute_setop(ctx: &mut Ctx, q: &SetOpQuery, op: SetOp, card: bool) -> (Vec<(Vec<u8>, f64)>, usize) {
+fn compute_setop(
+    ctx: &mut Ctx,
+    q: &SetOpQuery,
+    op: SetOp,
+    card: bool,
+) -> (Vec<(Vec<u8>, f64)>, usize) {
     let db = ctx.client.db;
     let db = &ctx.store.dbs[db];
     // Keys were expired and type-checked by the parser, so plain reads are enough here.
@@ -1293,7 +1504,8 @@ fn compute_setop(ctx: &mut Ctx, q: &SetOpQuery, op: SetOp, card: bool) -> (Vec<(
         }
         SetOp::Union => {
             srcs.sort_by_key(|(s, _)| s.len());
-            let mut acc: indexmap::IndexMap<Vec<u8>, f64, foldhash::fast::RandomState> = Default::default();
+            let mut acc: indexmap::IndexMap<Vec<u8>, f64, foldhash::fast::RandomState> =
+                Default::default();
             for (src, w) in &srcs {
                 src.for_each(|m, s| {
                     let mut score = w * s;

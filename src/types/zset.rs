@@ -31,7 +31,10 @@ pub struct ListpackLimits {
 
 impl Default for ListpackLimits {
     fn default() -> Self {
-        ListpackLimits { entries: 128, value: 64 }
+        ListpackLimits {
+            entries: 128,
+            value: 64,
+        }
     }
 }
 
@@ -145,7 +148,11 @@ impl ZSetValue {
             let prev = *old;
             if prev != score || prev.to_bits() != score.to_bits() {
                 *old = score;
-                let key: Arc<[u8]> = self.dict.get_key_value(member).map(|(k, _)| k.clone()).unwrap_or_else(|| member.into());
+                let key: Arc<[u8]> = self
+                    .dict
+                    .get_key_value(member)
+                    .map(|(k, _)| k.clone())
+                    .unwrap_or_else(|| member.into());
                 let idx = self.tree_remove(prev, member);
                 if idx != NIL {
                     self.free_node(idx);
@@ -249,7 +256,11 @@ impl ZSetValue {
                 }
             }
         }
-        Iter { set: self, stack, rev }
+        Iter {
+            set: self,
+            stack,
+            rev,
+        }
     }
 
     /// All members in ascending order.
@@ -275,7 +286,11 @@ impl ZSetValue {
         if start > end || start >= self.len() {
             return 0;
         }
-        let victims: Vec<Vec<u8>> = self.iter_from(start, false).take(end - start + 1).map(|(m, _)| m.to_vec()).collect();
+        let victims: Vec<Vec<u8>> = self
+            .iter_from(start, false)
+            .take(end - start + 1)
+            .map(|(m, _)| m.to_vec())
+            .collect();
         for m in &victims {
             self.remove(m);
         }
@@ -338,7 +353,14 @@ impl ZSetValue {
     /// Inserts a node for a member known not to be in the tree.
     fn tree_insert(&mut self, member: Arc<[u8]>, score: f64) {
         let prio = self.next_prio();
-        let node = Node { member, score, left: NIL, right: NIL, size: 1, prio };
+        let node = Node {
+            member,
+            score,
+            left: NIL,
+            right: NIL,
+            size: 1,
+            prio,
+        };
         let new = match self.free.pop() {
             Some(i) => {
                 self.nodes[i as usize] = node;
@@ -497,7 +519,10 @@ impl ZSetValue {
             }
             let s = 1 + walk(z, n.left) + walk(z, n.right);
             assert_eq!(s, n.size as usize);
-            assert_eq!(z.dict.get(&n.member[..]).copied().map(f64::to_bits), Some(n.score.to_bits()));
+            assert_eq!(
+                z.dict.get(&n.member[..]).copied().map(f64::to_bits),
+                Some(n.score.to_bits())
+            );
             s
         }
         walk(self, self.root);
@@ -552,7 +577,10 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
-    const L: ListpackLimits = ListpackLimits { entries: 128, value: 64 };
+    const L: ListpackLimits = ListpackLimits {
+        entries: 128,
+        value: 64,
+    };
 
     fn naive_sorted(v: &[(Vec<u8>, f64)]) -> Vec<(Vec<u8>, f64)> {
         let mut s = v.to_vec();
@@ -568,7 +596,14 @@ mod tests {
         assert_eq!(z.insert(b"c", 0.5, L), None);
         assert_eq!(z.insert(b"c", 2.0, L), Some(0.5));
         let v: Vec<_> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
-        assert_eq!(v, vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 1.0), (b"c".to_vec(), 2.0)]);
+        assert_eq!(
+            v,
+            vec![
+                (b"a".to_vec(), 1.0),
+                (b"b".to_vec(), 1.0),
+                (b"c".to_vec(), 2.0)
+            ]
+        );
         assert_eq!(z.rank(b"a"), Some(0));
         assert_eq!(z.rank(b"c"), Some(2));
         assert_eq!(z.rank(b"zz"), None);
@@ -640,7 +675,11 @@ mod tests {
                         let sorted = naive_sorted(&naive);
                         if let Some(first) = sorted.first() {
                             let max = rng.gen_bool(0.5);
-                            let want = if max { sorted.last().unwrap().clone() } else { first.clone() };
+                            let want = if max {
+                                sorted.last().unwrap().clone()
+                            } else {
+                                first.clone()
+                            };
                             naive.retain(|(x, _)| *x != want.0);
                             assert_eq!(z.pop(max), Some(want));
                         } else {
@@ -652,16 +691,30 @@ mod tests {
                         let r = sorted.iter().position(|(x, _)| *x == m);
                         assert_eq!(z.rank(&m), r);
                         let k = rng.gen_range(0..=sorted.len());
-                        assert_eq!(z.get_by_rank(k).map(|(m, s)| (m.to_vec(), s)), sorted.get(k).cloned());
-                        let fwd: Vec<_> = z.iter_from(k, false).map(|(m, s)| (m.to_vec(), s)).collect();
+                        assert_eq!(
+                            z.get_by_rank(k).map(|(m, s)| (m.to_vec(), s)),
+                            sorted.get(k).cloned()
+                        );
+                        let fwd: Vec<_> = z
+                            .iter_from(k, false)
+                            .map(|(m, s)| (m.to_vec(), s))
+                            .collect();
                         assert_eq!(fwd, sorted[k.min(sorted.len())..].to_vec());
-                        let rev: Vec<_> = z.iter_from(k, true).map(|(m, s)| (m.to_vec(), s)).collect();
+                        let rev: Vec<_> =
+                            z.iter_from(k, true).map(|(m, s)| (m.to_vec(), s)).collect();
                         let mut want: Vec<_> = sorted.clone();
                         want.reverse();
                         assert_eq!(rev, want[k.min(want.len())..].to_vec());
-                        assert_eq!(z.count_before(|s, _| s < score), sorted.iter().filter(|e| e.1 < score).count());
-                        let le = |s: f64, mm: &[u8]| cmp_entry(s, mm, score, &m) != Ordering::Greater;
-                        assert_eq!(z.count_before(le), sorted.iter().filter(|e| le(e.1, &e.0)).count());
+                        assert_eq!(
+                            z.count_before(|s, _| s < score),
+                            sorted.iter().filter(|e| e.1 < score).count()
+                        );
+                        let le =
+                            |s: f64, mm: &[u8]| cmp_entry(s, mm, score, &m) != Ordering::Greater;
+                        assert_eq!(
+                            z.count_before(le),
+                            sorted.iter().filter(|e| le(e.1, &e.0)).count()
+                        );
                     }
                 }
                 assert_eq!(z.len(), naive.len());
@@ -673,12 +726,18 @@ mod tests {
             let a = z.len() / 3;
             let b = z.len() / 2;
             let sorted = naive_sorted(&naive);
-            assert_eq!(z.remove_rank_range(a, b), if z.is_empty() { 0 } else { b - a + 1 });
+            assert_eq!(
+                z.remove_rank_range(a, b),
+                if z.is_empty() { 0 } else { b - a + 1 }
+            );
             let mut want = sorted.clone();
             if !want.is_empty() {
                 want.drain(a..=b);
             }
-            assert_eq!(z.iter().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>(), want);
+            assert_eq!(
+                z.iter().map(|(m, s)| (m.to_vec(), s)).collect::<Vec<_>>(),
+                want
+            );
             z.check_invariants();
         }
     }
@@ -728,6 +787,9 @@ mod tests {
         }
         let small = per_op(1_000);
         let big = per_op(1_000_000);
-        println!("ns/op (rank+get+remove+insert): 1k={small:.0} 1M={big:.0} ratio={:.2}", big / small);
+        println!(
+            "ns/op (rank+get+remove+insert): 1k={small:.0} 1M={big:.0} ratio={:.2}",
+            big / small
+        );
     }
 }
