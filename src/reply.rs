@@ -97,7 +97,9 @@ impl Reply {
     }
 }
 
-/// Formats a double as Redis 7.2 does in replies: shortest round-trip text, `inf`/`-inf`/`nan`.
+/// Formats a double as Redis 7.2 does in replies (`d2string`): `nan`/`inf`/`-inf`, `-0`,
+/// integral values within +-2^62 as integers, anything else as the shortest round-trip digits laid
+/// out the way Redis's `fpconv_dtoa` lays them out (plain up to a few zeros, else `1.5e-7`).
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
         return "nan".into();
@@ -105,21 +107,50 @@ pub fn format_double(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    if d == d.trunc() && d.abs() < 1e17 {
-        // Integral values print without a fraction, as `%.17g` does ("3", not "3.0").
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    const LIMIT: f64 = 4_611_686_018_427_387_904.0; // 2^62, Redis's double2ll bound
+    if (-LIMIT..=LIMIT).contains(&d) && d == d.trunc() {
         return format!("{}", d as i64);
     }
-    // Rust's `{}` gives the shortest round-trip digits but never an exponent; Redis uses `%.17g`
-    // style exponents for very large or small magnitudes.
-    let exp = d.abs().log10().floor() as i32;
-    if !(-5..17).contains(&exp) {
-        let s = format!("{:e}", d); // e.g. "1.5e-7"
-        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let e: i32 = e.parse().unwrap_or(0);
-        let sign = if e < 0 { '-' } else { '+' };
-        return format!("{}e{}{:02}", mant, sign, e.abs());
+    // `{:e}` gives the shortest round-trip digits as "d.ddde[-]x".
+    let sci = format!("{:e}", d.abs());
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let e10: i32 = exp.parse().unwrap_or(0);
+    let nd = digits.len() as i32;
+    let k = e10 - (nd - 1); // value = digits * 10^k
+    let mut out = String::with_capacity(nd as usize + 8);
+    if d < 0.0 {
+        out.push('-');
     }
-    format!("{}", d)
+    let abs_exp = e10.abs();
+    if k >= 0 && abs_exp < nd + 7 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', k as usize));
+    } else if k < 0 && (k > -7 || abs_exp < 4) {
+        let offset = nd + k;
+        if offset <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-offset) as usize));
+            out.push_str(&digits);
+        } else {
+            out.push_str(&digits[..offset as usize]);
+            out.push('.');
+            out.push_str(&digits[offset as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if e10 < 0 { '-' } else { '+' });
+        out.push_str(&abs_exp.to_string());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -134,7 +165,16 @@ mod tests {
         assert_eq!(format_double(f64::INFINITY), "inf");
         assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
         assert_eq!(format_double(1e20), "1e+20");
-        assert_eq!(format_double(1.5e-7), "1.5e-07");
+        assert_eq!(format_double(1.5e-7), "1.5e-7");
         assert_eq!(format_double(0.0001), "0.0001");
+        assert_eq!(format_double(0.000001), "0.000001");
+        assert_eq!(format_double(1e-7), "1e-7");
+        assert_eq!(format_double(0.00012345), "1.2345e-4");
+        assert_eq!(format_double(0.0012345), "0.0012345");
+        assert_eq!(format_double(-0.0), "-0");
+        assert_eq!(format_double(1e18), "1000000000000000000");
+        assert_eq!(format_double(1e19), "1e+19");
+        assert_eq!(format_double(1.5e300), "1.5e+300");
+        assert_eq!(format_double(12345.678), "12345.678");
     }
 }
