@@ -108,7 +108,11 @@ pub fn format_double(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     const LIMIT: f64 = 4_611_686_018_427_387_904.0; // 2^62, Redis's double2ll bound
     if (-LIMIT..=LIMIT).contains(&d) && d == d.trunc() {

@@ -34,9 +34,9 @@ pub fn dispatch(
         if !spec.has(flags::NO_QUEUE) {
             if spec.has(flags::NO_MULTI) {
                 m.aborted = true;
-                return Some(Reply::Error(format!(
-                    "ERR Command not allowed inside a transaction"
-                )));
+                return Some(Reply::Error(
+                    "ERR Command not allowed inside a transaction".into(),
+                ));
             }
             m.queue.push(args);
             return Some(Reply::status("QUEUED"));

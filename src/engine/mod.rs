@@ -65,6 +65,9 @@ pub struct Stats {
     pub per_command: HashMap<&'static str, u64>,
 }
 
+/// A client watching a key: its id and the flag EXEC checks.
+pub type Watcher = (u64, Arc<AtomicBool>);
+
 /// Everything the engine lock protects.
 pub struct Store {
     /// The databases.
@@ -72,7 +75,7 @@ pub struct Store {
     /// Clients blocked on keys.
     pub blocking: Blocking,
     /// WATCHed keys: (db, key) -> dirty flags of the watching clients.
-    pub watched: HashMap<(usize, Vec<u8>), Vec<(u64, Arc<AtomicBool>)>>,
+    pub watched: HashMap<(usize, Vec<u8>), Vec<Watcher>>,
     /// Connected clients, by id.
     pub clients: HashMap<u64, ClientInfo>,
     /// Pub/sub registry.
