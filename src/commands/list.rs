@@ -9,7 +9,7 @@
 use crate::cmd::args::{eq_kw, parse_i64, parse_i64_opt, parse_timeout};
 use crate::cmd::{flags::*, Args, CommandSpec, Ctx};
 use crate::command;
-use crate::commands::pubsub::{EV_LIST, EV_GENERIC};
+use crate::commands::pubsub::EV_LIST;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::types::list::End;
@@ -509,8 +509,10 @@ fn brpoplpush(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 
 /// `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
 fn blmpop(ctx: &mut Ctx, mut args: Args) -> CmdResult {
-    let timeout_ms = parse_timeout(&args.next_bytes()?, true, ctx.now_ms())?;
+    let timeout = args.next_bytes()?;
+    // Redis checks the timeout only after the rest of the arguments.
     let o = MpopOpts::parse(&mut args)?;
+    let timeout_ms = parse_timeout(&timeout, true, ctx.now_ms())?;
     let (end, count) = (o.end, o.count);
     serve_or_block(ctx, o.keys, timeout_ms, Reply::NilArray, |ctx, keys| {
         Ok(pop_first_list(ctx, keys, end, count)?.map(|(key, got)| mpop_reply(key, got)))
