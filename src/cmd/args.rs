@@ -169,7 +169,8 @@ pub fn parse_f64_opt(b: &[u8]) -> Option<f64> {
 pub fn parse_timeout(b: &[u8], in_seconds: bool, now_ms: i64) -> Result<Option<i64>, CmdError> {
     let out_of_range = || CmdError::err("timeout is out of range");
     let ms = if in_seconds {
-        let secs = parse_f64_opt(b).ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
+        let secs = parse_f64_opt(b)
+            .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
         let ms = (secs * 1000.0).ceil();
         if ms > i64::MAX as f64 {
             return Err(out_of_range());
@@ -177,7 +178,8 @@ pub fn parse_timeout(b: &[u8], in_seconds: bool, now_ms: i64) -> Result<Option<i
         // `as` saturates, so -inf lands on i64::MIN and reads as negative.
         ms as i64
     } else {
-        parse_i64_opt(b).ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?
+        parse_i64_opt(b)
+            .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?
     };
     if ms < 0 {
         return Err(CmdError::err("timeout is negative"));

@@ -238,7 +238,12 @@ impl<'a> Ctx<'a> {
         // A blocked command being re-run passes its turn on when it finishes (to the next waiter
         // of each of its keys that still holds data); signalling its own keys here would only wake
         // that waiter early, or for nothing when the key was just emptied.
-        if self.env.retrying.as_ref().is_some_and(|w| w.waits_on(db, key)) {
+        if self
+            .env
+            .retrying
+            .as_ref()
+            .is_some_and(|w| w.waits_on(db, key))
+        {
             mark_changed(self.store, db, key);
             return;
         }

@@ -36,9 +36,33 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("lmpop", -4, WRITE | MOVABLE_KEYS, 0, 0, 0, lmpop),
     command!("blpop", -3, WRITE | NOSCRIPT | BLOCKING, 1, -2, 1, blpop),
     command!("brpop", -3, WRITE | NOSCRIPT | BLOCKING, 1, -2, 1, brpop),
-    command!("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, 1, 2, 1, blmove),
-    command!("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, 1, 2, 1, brpoplpush),
-    command!("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, 0, 0, 0, blmpop),
+    command!(
+        "blmove",
+        6,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        1,
+        2,
+        1,
+        blmove
+    ),
+    command!(
+        "brpoplpush",
+        4,
+        WRITE | DENYOOM | NOSCRIPT | BLOCKING,
+        1,
+        2,
+        1,
+        brpoplpush
+    ),
+    command!(
+        "blmpop",
+        -5,
+        WRITE | BLOCKING | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        blmpop
+    ),
 ];
 
 fn push_event(end: End) -> &'static str {
@@ -147,7 +171,10 @@ fn pop_and_signal(ctx: &mut Ctx, key: &[u8], end: End, n: usize) -> Result<Vec<V
 fn pop_generic(ctx: &mut Ctx, mut args: Args, end: End) -> CmdResult {
     let key = args.next_bytes()?;
     let count = match args.next_opt() {
-        Some(c) => Some(parse_non_negative(&c, "value is out of range, must be positive")?),
+        Some(c) => Some(parse_non_negative(
+            &c,
+            "value is out of range, must be positive",
+        )?),
         None => None,
     };
     if !args.is_empty() {
@@ -155,7 +182,13 @@ fn pop_generic(ctx: &mut Ctx, mut args: Args, end: End) -> CmdResult {
     }
     let len = match ctx.read::<ListValue>(&key)? {
         Some(l) => l.len(),
-        None => return Ok(if count.is_some() { Reply::NilArray } else { Reply::Nil }),
+        None => {
+            return Ok(if count.is_some() {
+                Reply::NilArray
+            } else {
+                Reply::Nil
+            })
+        }
     };
     match count {
         None => {
@@ -163,7 +196,12 @@ fn pop_generic(ctx: &mut Ctx, mut args: Args, end: End) -> CmdResult {
             Ok(Reply::opt_bulk(got.pop().as_deref()))
         }
         Some(0) => Ok(Reply::Array(Vec::new())),
-        Some(n) => Ok(Reply::bulks(pop_and_signal(ctx, &key, end, to_usize(n).min(len))?)),
+        Some(n) => Ok(Reply::bulks(pop_and_signal(
+            ctx,
+            &key,
+            end,
+            to_usize(n).min(len),
+        )?)),
     }
 }
 
@@ -180,7 +218,9 @@ fn rpop(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// `LLEN key`
 fn llen(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<ListValue>(&key)?.map_or(0, |l| l.len() as i64)))
+    Ok(Reply::Int(
+        ctx.read::<ListValue>(&key)?.map_or(0, |l| l.len() as i64),
+    ))
 }
 
 /// `LRANGE key start stop`
@@ -286,7 +326,11 @@ struct LposOpts {
 
 impl LposOpts {
     fn parse(args: &mut Args) -> Result<LposOpts, CmdError> {
-        let mut o = LposOpts { rank: 1, count: None, maxlen: 0 };
+        let mut o = LposOpts {
+            rank: 1,
+            count: None,
+            maxlen: 0,
+        };
         while let Some(opt) = args.next_opt() {
             let Some(v) = args.next_opt() else {
                 return Err(CmdError::Syntax);
@@ -323,7 +367,11 @@ fn lpos(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let value = args.next_bytes()?;
     let o = LposOpts::parse(&mut args)?;
     let Some(l) = ctx.read::<ListValue>(&key)? else {
-        return Ok(if o.count.is_some() { Reply::Array(Vec::new()) } else { Reply::Nil });
+        return Ok(if o.count.is_some() {
+            Reply::Array(Vec::new())
+        } else {
+            Reply::Nil
+        });
     };
     let from_tail = o.rank < 0;
     let rank = o.rank.unsigned_abs();
@@ -341,7 +389,13 @@ fn lpos(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 }
 
 /// Moves one element from `src` to `dst` (LMOVE's core). `None` when `src` is missing.
-fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> Result<Option<Vec<u8>>, CmdError> {
+fn move_element(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+) -> Result<Option<Vec<u8>>, CmdError> {
     // Checked in Redis's order: a missing source wins over a wrong-typed destination.
     if ctx.read::<ListValue>(src)?.is_none() {
         return Ok(None);
@@ -367,14 +421,18 @@ fn lmove(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let dst = args.next_bytes()?;
     let from = parse_end(&args.next_bytes()?)?;
     let to = parse_end(&args.next_bytes()?)?;
-    Ok(Reply::opt_bulk(move_element(ctx, &src, &dst, from, to)?.as_deref()))
+    Ok(Reply::opt_bulk(
+        move_element(ctx, &src, &dst, from, to)?.as_deref(),
+    ))
 }
 
 /// `RPOPLPUSH source destination`
 fn rpoplpush(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let src = args.next_bytes()?;
     let dst = args.next_bytes()?;
-    Ok(Reply::opt_bulk(move_element(ctx, &src, &dst, End::Right, End::Left)?.as_deref()))
+    Ok(Reply::opt_bulk(
+        move_element(ctx, &src, &dst, End::Right, End::Left)?.as_deref(),
+    ))
 }
 
 /// LMPOP's arguments after `numkeys`' position.
@@ -396,16 +454,30 @@ impl MpopOpts {
         let mut count = None;
         while let Some(opt) = args.next_opt() {
             match (count, eq_kw(&opt, "COUNT"), args.next_opt()) {
-                (None, true, Some(v)) => count = Some(parse_positive(&v, "count should be greater than 0")?),
+                (None, true, Some(v)) => {
+                    count = Some(parse_positive(&v, "count should be greater than 0")?)
+                }
                 _ => return Err(CmdError::Syntax),
             }
         }
-        Ok(MpopOpts { keys, end, count: to_usize(count.unwrap_or(1)) })
+        Ok(MpopOpts {
+            keys,
+            end,
+            count: to_usize(count.unwrap_or(1)),
+        })
     }
 }
 
-/// Pops from the first key of `keys` holding a non-empty list: `(key, elements)`.
-fn pop_first_list(ctx: &mut Ctx, keys: &[Vec<u8>], end: End, count: usize) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>, CmdError> {
+/// A key and the elements popped from it.
+type Popped = (Vec<u8>, Vec<Vec<u8>>);
+
+/// Pops from the first key of `keys` holding a non-empty list.
+fn pop_first_list(
+    ctx: &mut Ctx,
+    keys: &[Vec<u8>],
+    end: End,
+    count: usize,
+) -> Result<Option<Popped>, CmdError> {
     for key in keys {
         if ctx.read::<ListValue>(key)?.is_some() {
             let got = pop_and_signal(ctx, key, end, count)?;
@@ -430,7 +502,8 @@ fn lmpop(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 
 /// True when one of `keys` holds a list (lists are never empty): a re-run can be served.
 fn any_list(ctx: &mut Ctx, keys: &[Vec<u8>]) -> bool {
-    keys.iter().any(|k| matches!(ctx.read::<ListValue>(k), Ok(Some(_))))
+    keys.iter()
+        .any(|k| matches!(ctx.read::<ListValue>(k), Ok(Some(_))))
 }
 
 /// The blocking pattern every blocking list command shares: try `serve`; when it has nothing,
@@ -454,7 +527,11 @@ fn serve_or_block(
         // Not sent: the dispatcher parks the client instead.
         return Ok(Reply::NilArray);
     }
-    Ok(if ctx.env.block_timed_out { Reply::NilArray } else { denied })
+    Ok(if ctx.env.block_timed_out {
+        Reply::NilArray
+    } else {
+        denied
+    })
 }
 
 /// BLPOP/BRPOP: `key [key ...] timeout`.
@@ -481,7 +558,14 @@ fn brpop(ctx: &mut Ctx, args: Args) -> CmdResult {
 }
 
 /// BLMOVE/BRPOPLPUSH once their arguments are parsed.
-fn blocking_move(ctx: &mut Ctx, src: Vec<u8>, dst: Vec<u8>, from: End, to: End, timeout_ms: Option<i64>) -> CmdResult {
+fn blocking_move(
+    ctx: &mut Ctx,
+    src: Vec<u8>,
+    dst: Vec<u8>,
+    from: End,
+    to: End,
+    timeout_ms: Option<i64>,
+) -> CmdResult {
     // Inside MULTI Redis answers a null bulk here, not the null array of a timeout.
     serve_or_block(ctx, vec![src], timeout_ms, Reply::Nil, |ctx, keys| {
         let src = keys.first().map(|k| k.as_slice()).unwrap_or_default();
@@ -530,46 +614,73 @@ mod tests {
 
     #[test]
     fn blocked_pop_is_served_by_a_push_and_keeps_fifo_order() {
-        let e = Engine::new(EngineOptions { active_expiry: false, ..EngineOptions::default() });
+        let e = Engine::new(EngineOptions {
+            active_expiry: false,
+            ..EngineOptions::default()
+        });
         let (mut a, mut b, mut w) = (e.open_client(), e.open_client(), e.open_client());
         assert!(run(&e, &mut a, &["BLPOP", "k", "0"]).is_none());
         assert!(run(&e, &mut b, &["BLPOP", "k", "0"]).is_none());
-        assert_eq!(run(&e, &mut w, &["RPUSH", "k", "x", "y"]), Some(Reply::Int(2)));
+        assert_eq!(
+            run(&e, &mut w, &["RPUSH", "k", "x", "y"]),
+            Some(Reply::Int(2))
+        );
         // b retries first but a was signalled first; b finds `y` only because a's turn passes on.
         let got_a = match e.block_step(&mut a) {
             crate::engine::BlockStep::Done(r) => r,
             _ => panic!("a not served"),
         };
-        assert_eq!(got_a, Reply::Array(vec![Reply::bulk(b"k"), Reply::bulk(b"x")]));
+        assert_eq!(
+            got_a,
+            Reply::Array(vec![Reply::bulk(b"k"), Reply::bulk(b"x")])
+        );
         let got_b = match e.block_step(&mut b) {
             crate::engine::BlockStep::Done(r) => r,
             _ => panic!("b not served"),
         };
-        assert_eq!(got_b, Reply::Array(vec![Reply::bulk(b"k"), Reply::bulk(b"y")]));
+        assert_eq!(
+            got_b,
+            Reply::Array(vec![Reply::bulk(b"k"), Reply::bulk(b"y")])
+        );
     }
 
     #[test]
     fn cancelled_waiter_takes_nothing_and_passes_its_turn() {
-        let e = Engine::new(EngineOptions { active_expiry: false, ..EngineOptions::default() });
+        let e = Engine::new(EngineOptions {
+            active_expiry: false,
+            ..EngineOptions::default()
+        });
         let (mut a, mut b, mut w) = (e.open_client(), e.open_client(), e.open_client());
         assert!(run(&e, &mut a, &["BLPOP", "k", "0"]).is_none());
         assert!(run(&e, &mut b, &["BLPOP", "k", "0"]).is_none());
         run(&e, &mut w, &["RPUSH", "k", "x"]);
         e.cancel_block(&mut a);
         assert_eq!(run(&e, &mut w, &["LLEN", "k"]), Some(Reply::Int(1)));
-        assert!(matches!(e.block_step(&mut b), crate::engine::BlockStep::Done(_)));
+        assert!(matches!(
+            e.block_step(&mut b),
+            crate::engine::BlockStep::Done(_)
+        ));
         assert_eq!(run(&e, &mut w, &["LLEN", "k"]), Some(Reply::Int(0)));
     }
 
     #[test]
     fn wrong_type_key_keeps_the_waiter_waiting() {
-        let e = Engine::new(EngineOptions { active_expiry: false, ..EngineOptions::default() });
+        let e = Engine::new(EngineOptions {
+            active_expiry: false,
+            ..EngineOptions::default()
+        });
         let (mut a, mut w) = (e.open_client(), e.open_client());
         assert!(run(&e, &mut a, &["BLPOP", "k", "0"]).is_none());
         run(&e, &mut w, &["SET", "k", "v"]);
-        assert!(matches!(e.block_step(&mut a), crate::engine::BlockStep::Waiting(None)));
+        assert!(matches!(
+            e.block_step(&mut a),
+            crate::engine::BlockStep::Waiting(None)
+        ));
         run(&e, &mut w, &["DEL", "k"]);
         run(&e, &mut w, &["LPUSH", "k", "z"]);
-        assert!(matches!(e.block_step(&mut a), crate::engine::BlockStep::Done(_)));
+        assert!(matches!(
+            e.block_step(&mut a),
+            crate::engine::BlockStep::Done(_)
+        ));
     }
 }

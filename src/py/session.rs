@@ -115,7 +115,8 @@ impl Session {
         let mut env = self.engine.env();
         let step = {
             let mut store = lock_engine(py, &self.engine);
-            self.engine.block_step_locked(&mut store, &mut self.client, &mut env)
+            self.engine
+                .block_step_locked(&mut store, &mut self.client, &mut env)
         };
         env.wakes.run();
         step
@@ -231,7 +232,8 @@ impl Session {
             return Err(PyRuntimeError::new_err("not blocked"));
         };
         // The waker goes in before the check, so a signal in between is never lost.
-        b.waiter.set_waker(Arc::new(FutureWaker::new(fut, event_loop)));
+        b.waiter
+            .set_waker(Arc::new(FutureWaker::new(fut, event_loop)));
         match self.step(py) {
             BlockStep::Done(reply) => self.complete_head(py, reply, disable_decoding),
             BlockStep::Waiting(left) => {
@@ -281,7 +283,8 @@ impl Session {
         let mut env = self.engine.env();
         if self.client.blocked.is_some() {
             let mut store = lock_engine(py, &self.engine);
-            self.engine.cancel_block_locked(&mut store, &mut self.client, &mut env);
+            self.engine
+                .cancel_block_locked(&mut store, &mut self.client, &mut env);
         }
         env.wakes.run();
         if matches!(self.queue.front(), Some(Pending::Blocked)) {

@@ -71,13 +71,19 @@ impl ListValue {
     /// Maps a Redis index (negative counts from the tail) to a position, if in range.
     pub fn position(&self, index: i64) -> Option<usize> {
         let len = self.items.len() as i64;
-        let i = if index < 0 { index.checked_add(len)? } else { index };
+        let i = if index < 0 {
+            index.checked_add(len)?
+        } else {
+            index
+        };
         (0..len).contains(&i).then_some(i as usize)
     }
 
     /// The element at a Redis index.
     pub fn get(&self, index: i64) -> Option<&[u8]> {
-        self.position(index).and_then(|p| self.items.get(p)).map(|v| v.as_slice())
+        self.position(index)
+            .and_then(|p| self.items.get(p))
+            .map(|v| v.as_slice())
     }
 
     /// Adds one element at `end`.
@@ -179,14 +185,31 @@ impl ListValue {
     /// Removes elements equal to `v` (LREM): `count > 0` the first `count` from the head,
     /// `count < 0` the first `-count` from the tail, `0` all. Returns how many were removed.
     pub fn remove_matching(&mut self, v: &[u8], count: i64) -> usize {
-        let limit = if count == 0 { usize::MAX } else { usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX) };
+        let limit = if count == 0 {
+            usize::MAX
+        } else {
+            usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
+        };
         let mut doomed: Vec<usize> = Vec::new();
         let matches = |(i, x): (usize, &Vec<u8>)| (x.as_slice() == v).then_some(i);
         if count < 0 {
-            doomed.extend(self.items.iter().enumerate().rev().filter_map(matches).take(limit));
+            doomed.extend(
+                self.items
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .filter_map(matches)
+                    .take(limit),
+            );
             doomed.reverse();
         } else {
-            doomed.extend(self.items.iter().enumerate().filter_map(matches).take(limit));
+            doomed.extend(
+                self.items
+                    .iter()
+                    .enumerate()
+                    .filter_map(matches)
+                    .take(limit),
+            );
         }
         if doomed.is_empty() {
             return 0;
@@ -209,24 +232,62 @@ impl ListValue {
     /// Positions of elements equal to `v` (LPOS): skip the first `rank - 1` matches, return at
     /// most `count` (0 = all), look at no more than `maxlen` elements (0 = all), scanning from
     /// the tail when `from_tail`. Positions are always counted from the head.
-    pub fn positions(&self, v: &[u8], rank: u64, count: u64, maxlen: u64, from_tail: bool) -> Vec<usize> {
+    pub fn positions(
+        &self,
+        v: &[u8],
+        rank: u64,
+        count: u64,
+        maxlen: u64,
+        from_tail: bool,
+    ) -> Vec<usize> {
         let len = self.items.len();
-        let scan = if maxlen == 0 { len } else { len.min(usize::try_from(maxlen).unwrap_or(usize::MAX)) };
+        let scan = if maxlen == 0 {
+            len
+        } else {
+            len.min(usize::try_from(maxlen).unwrap_or(usize::MAX))
+        };
         let hits = |(i, x): (usize, &Vec<u8>)| (x.as_slice() == v).then_some(i);
         let skip = usize::try_from(rank.saturating_sub(1)).unwrap_or(usize::MAX);
-        let take = if count == 0 { usize::MAX } else { usize::try_from(count).unwrap_or(usize::MAX) };
-        if from_tail {
-            self.items.iter().enumerate().rev().take(scan).filter_map(hits).skip(skip).take(take).collect()
+        let take = if count == 0 {
+            usize::MAX
         } else {
-            self.items.iter().enumerate().take(scan).filter_map(hits).skip(skip).take(take).collect()
+            usize::try_from(count).unwrap_or(usize::MAX)
+        };
+        if from_tail {
+            self.items
+                .iter()
+                .enumerate()
+                .rev()
+                .take(scan)
+                .filter_map(hits)
+                .skip(skip)
+                .take(take)
+                .collect()
+        } else {
+            self.items
+                .iter()
+                .enumerate()
+                .take(scan)
+                .filter_map(hits)
+                .skip(skip)
+                .take(take)
+                .collect()
         }
     }
 
     /// LRANGE/LTRIM's clamping of two Redis indexes into a position range; None when empty.
     fn clamp_range(&self, start: i64, stop: i64) -> Option<std::ops::Range<usize>> {
         let len = self.items.len() as i64;
-        let mut start = if start < 0 { start.saturating_add(len) } else { start };
-        let mut stop = if stop < 0 { stop.saturating_add(len) } else { stop };
+        let mut start = if start < 0 {
+            start.saturating_add(len)
+        } else {
+            start
+        };
+        let mut stop = if stop < 0 {
+            stop.saturating_add(len)
+        } else {
+            stop
+        };
         if start < 0 {
             start = 0;
         }
@@ -287,7 +348,10 @@ fn canonical_int(v: &[u8]) -> Option<i64> {
         return None;
     }
     let digits = v.strip_prefix(b"-").unwrap_or(v);
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || (digits[0] == b'0' && v.len() > 1) {
+    if digits.is_empty()
+        || !digits.iter().all(u8::is_ascii_digit)
+        || (digits[0] == b'0' && v.len() > 1)
+    {
         return None;
     }
     std::str::from_utf8(v).ok()?.parse().ok()
@@ -312,7 +376,10 @@ mod tests {
         l.push(End::Right, b"c".to_vec());
         assert_eq!(strs(l.iter()), ["b", "a", "c"]);
         assert_eq!(l.pop(End::Right).unwrap(), b"c");
-        assert_eq!(l.pop_many(End::Right, 5), vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(
+            l.pop_many(End::Right, 5),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
         assert!(l.is_empty());
     }
 
