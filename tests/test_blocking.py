@@ -14,7 +14,6 @@ import time
 import pytest
 import redis
 import redis.asyncio
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 

@@ -4,7 +4,6 @@ import time
 
 import pytest
 import redis
-
 from burner_redis import BurnerSyncConnectionPool, Engine
 
 
@@ -452,10 +451,8 @@ def test_object_encoding_follows_redis_7_2():
     try:
         c.execute_command("OBJECT", "ENCODING", "nothing")
     except redis.exceptions.ResponseError as e:
-        if "unknown" in str(e).lower():
+        if "unknown command" in str(e).lower():
             pytest.skip("OBJECT is not in this build yet")
-    except Exception:
-        pass
     c.rpush("l", *(["x" * 100] * 10))
     assert c.object("encoding", "l") == b"listpack"
     c.rpush("l", *(["x" * 100] * 80))
