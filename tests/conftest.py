@@ -128,6 +128,17 @@ def real_client(server_socket: str, **kw) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=_REF["port"], **kw)
 
 
+def _comparable(v):
+    """Inline errors (EXEC, pipelines) compare by type and text, not identity."""
+    if isinstance(v, Exception):
+        return ("exc", type(v).__name__, str(v))
+    if isinstance(v, list):
+        return [_comparable(x) for x in v]
+    if isinstance(v, tuple) and v and v[0] == "ok":
+        return ("ok", _comparable(v[1]))
+    return v
+
+
 def _outcome(fn):
     try:
         return ("ok", fn())
@@ -157,7 +168,7 @@ class Diff:
         got = _outcome(lambda: fn(self.burner))
         if self.real is not None:
             want = _outcome(lambda: fn(self.real))
-            g, w = got, want
+            g, w = _comparable(got), _comparable(want)
             if unordered and g[0] == "ok" and w[0] == "ok":
                 g = ("ok", sorted(g[1], key=repr) if isinstance(g[1], (list, set)) else g[1])
                 w = ("ok", sorted(w[1], key=repr) if isinstance(w[1], (list, set)) else w[1])

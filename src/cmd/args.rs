@@ -163,6 +163,36 @@ pub fn parse_f64_opt(b: &[u8]) -> Option<f64> {
     }
 }
 
+/// Parses a blocking command's timeout as Redis does (`getTimeoutFromObjectOrReply`): seconds as
+/// a float rounded up to whole ms (`in_seconds`, BLPOP/BZPOPMIN) or ms as an integer (XREAD BLOCK).
+/// 0 waits forever (`None`); otherwise the timeout in ms, checked so that `now_ms + ms` fits.
+pub fn parse_timeout(b: &[u8], in_seconds: bool, now_ms: i64) -> Result<Option<i64>, CmdError> {
+    let out_of_range = || CmdError::err("timeout is out of range");
+    let ms = if in_seconds {
+        let secs = parse_f64_opt(b)
+            .ok_or_else(|| CmdError::err("timeout is not a float or out of range"))?;
+        let ms = (secs * 1000.0).ceil();
+        if ms > i64::MAX as f64 {
+            return Err(out_of_range());
+        }
+        // `as` saturates, so -inf lands on i64::MIN and reads as negative.
+        ms as i64
+    } else {
+        parse_i64_opt(b)
+            .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?
+    };
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    if ms > i64::MAX - now_ms.max(0) {
+        return Err(out_of_range());
+    }
+    Ok(Some(ms))
+}
+
 /// Formats an integer as Redis does.
 pub fn fmt_i64(v: i64) -> Vec<u8> {
     v.to_string().into_bytes()

@@ -235,6 +235,18 @@ impl<'a> Ctx<'a> {
     /// changed key.
     pub fn touched(&mut self, key: &[u8]) {
         let db = self.client.db;
+        // A blocked command being re-run passes its turn on when it finishes (to the next waiter
+        // of each of its keys that still holds data); signalling its own keys here would only wake
+        // that waiter early, or for nothing when the key was just emptied.
+        if self
+            .env
+            .retrying
+            .as_ref()
+            .is_some_and(|w| w.waits_on(db, key))
+        {
+            mark_changed(self.store, db, key);
+            return;
+        }
         touch_key(self.store, db, key, self.env);
     }
 
@@ -252,6 +264,12 @@ impl<'a> Ctx<'a> {
 
 /// Records a change to (db, key): WATCH invalidation, dirty count, blocked-client signal.
 pub fn touch_key(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
+    mark_changed(store, db, key);
+    store.blocking.signal(db, key, &mut env.wakes);
+}
+
+/// [`touch_key`] without the blocked-client signal.
+fn mark_changed(store: &mut Store, db: usize, key: &[u8]) {
     store.dirty += 1;
     if !store.watched.is_empty() {
         if let Some(ws) = store.watched.get(&(db, key.to_vec())) {
@@ -260,7 +278,6 @@ pub fn touch_key(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
             }
         }
     }
-    store.blocking.signal(db, key, &mut env.wakes);
 }
 
 /// Deletes an expired key, counting and announcing it (used by lazy and active expiry).

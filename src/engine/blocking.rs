@@ -41,6 +41,11 @@ impl Waiter {
         self.signaled.store(false, Ordering::Release);
     }
 
+    /// True when this waiter waits on `key` of `db`.
+    pub fn waits_on(&self, db: usize, key: &[u8]) -> bool {
+        self.db == db && self.keys.iter().any(|k| k.as_slice() == key)
+    }
+
     /// Installs the waker to call on the next signal.
     pub fn set_waker(&self, w: Arc<dyn Waker>) {
         *self.waker.lock() = Some(w);

@@ -122,6 +122,8 @@ pub struct Env {
     pub block_retry: bool,
     /// The blocked command's deadline passed: reply with the timeout reply.
     pub block_timed_out: bool,
+    /// The waiter whose command is being re-run (see `Ctx::touched`).
+    pub retrying: Option<Arc<blocking::Waiter>>,
 }
 
 impl Env {
@@ -135,6 +137,7 @@ impl Env {
             in_script: false,
             block_retry: false,
             block_timed_out: false,
+            retrying: None,
         }
     }
 }
@@ -291,28 +294,41 @@ impl Engine {
         let args = b.args.clone();
         env.block_retry = true;
         env.block_timed_out = timed_out;
-        match dispatch::dispatch(store, client, args, env) {
-            Some(reply) => {
-                let b = client.blocked.take().expect("still blocked");
-                finish_block(store, &b, env);
+        env.retrying = Some(b.waiter.clone());
+        let r = dispatch::dispatch(store, client, args, env);
+        env.retrying = None;
+        match (r, client.blocked.as_ref()) {
+            (Some(reply), _) => {
+                if let Some(b) = client.blocked.take() {
+                    finish_block(store, &b, env);
+                }
                 BlockStep::Done(reply)
             }
-            None => {
-                let b = client.blocked.as_ref().expect("still blocked");
+            // Found nothing: back to waiting, in the same place in every key's queue.
+            (None, Some(b)) => {
                 b.waiter.clear_signal();
                 BlockStep::Waiting(b.deadline_ms.map(|d| d - env.now_ms))
             }
+            (None, None) => BlockStep::Done(Reply::NilArray),
         }
     }
 
     /// Gives up a blocked command (cancellation, disconnect). Nothing was consumed for it.
     pub fn cancel_block(&self, client: &mut Client) {
         let mut env = self.env();
-        if let Some(b) = client.blocked.take() {
+        if client.blocked.is_some() {
             let mut store = self.lock();
-            finish_block(&mut store, &b, &mut env);
+            self.cancel_block_locked(&mut store, client, &mut env);
         }
         env.wakes.run();
+    }
+
+    /// [`Engine::cancel_block`] on an already locked store; the caller runs `env.wakes` after
+    /// unlocking.
+    pub fn cancel_block_locked(&self, store: &mut Store, client: &mut Client, env: &mut Env) {
+        if let Some(b) = client.blocked.take() {
+            finish_block(store, &b, env);
+        }
     }
 
     /// Drops MULTI, WATCH, blocking and subscriptions (RESET, reconnect after an error).

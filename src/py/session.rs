@@ -109,6 +109,19 @@ impl Session {
         Ok(reply_to_py(py, r, resp, &self.dec, raw)?.unbind())
     }
 
+    /// Re-runs the blocked command if it was signalled or timed out, taking the engine lock by
+    /// the GIL rule ([`lock_engine`]).
+    fn step(&mut self, py: Python<'_>) -> BlockStep {
+        let mut env = self.engine.env();
+        let step = {
+            let mut store = lock_engine(py, &self.engine);
+            self.engine
+                .block_step_locked(&mut store, &mut self.client, &mut env)
+        };
+        env.wakes.run();
+        step
+    }
+
     /// Finishes the blocked head entry with `reply`.
     fn complete_head(&mut self, py: Python<'_>, reply: Reply, raw: bool) -> PyResult<Py<PyAny>> {
         debug_assert!(matches!(self.queue.front(), Some(Pending::Blocked)));
@@ -221,7 +234,7 @@ impl Session {
         // The waker goes in before the check, so a signal in between is never lost.
         b.waiter
             .set_waker(Arc::new(FutureWaker::new(fut, event_loop)));
-        match self.engine.block_step(&mut self.client) {
+        match self.step(py) {
             BlockStep::Done(reply) => self.complete_head(py, reply, disable_decoding),
             BlockStep::Waiting(left) => {
                 let secs: Option<f64> = left.map(|ms| ms.max(0) as f64 / 1000.0);
@@ -248,7 +261,7 @@ impl Session {
                 return Err(PyRuntimeError::new_err("not blocked"));
             };
             b.waiter.set_waker(cv.clone());
-            match self.engine.block_step(&mut self.client) {
+            match self.step(py) {
                 BlockStep::Done(reply) => return self.complete_head(py, reply, disable_decoding),
                 BlockStep::Waiting(left) => {
                     let slice = Duration::from_millis(
@@ -257,7 +270,7 @@ impl Session {
                     let cvc = cv.clone();
                     py.detach(move || cvc.wait(slice));
                     if let Err(e) = py.check_signals() {
-                        self.cancel_block();
+                        self.cancel_block(py);
                         return Err(e);
                     }
                 }
@@ -266,8 +279,14 @@ impl Session {
     }
 
     /// Gives up the blocked head command (cancelled read); nothing is consumed for it.
-    fn cancel_block(&mut self) {
-        self.engine.cancel_block(&mut self.client);
+    fn cancel_block(&mut self, py: Python<'_>) {
+        let mut env = self.engine.env();
+        if self.client.blocked.is_some() {
+            let mut store = lock_engine(py, &self.engine);
+            self.engine
+                .cancel_block_locked(&mut store, &mut self.client, &mut env);
+        }
+        env.wakes.run();
         if matches!(self.queue.front(), Some(Pending::Blocked)) {
             self.queue.pop_front();
         }
