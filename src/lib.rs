@@ -9,6 +9,7 @@ pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod glob;
+pub mod persistence;
 pub mod py;
 pub mod reply;
 pub mod server;

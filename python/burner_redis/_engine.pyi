@@ -1,5 +1,6 @@
 """Type stubs for the compiled engine module (burner_redis._engine)."""
 
+import os
 from typing import Any, Optional, Sequence, Tuple, Union
 
 class Blocked:
@@ -10,7 +11,22 @@ BLOCKED: Blocked
 class Engine:
     """An engine; sessions made from the same Engine share data."""
 
-    def __init__(self, databases: int = 16, manual_clock_ms: Optional[int] = None) -> None: ...
+    def __init__(
+        self,
+        databases: int = 16,
+        manual_clock_ms: Optional[int] = None,
+        persistence_path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        appendonly: bool = True,
+        appendfsync: str = "everysec",
+        save_rules: Optional[Union[str, Sequence[Tuple[int, int]]]] = None,
+        auto_rewrite_percentage: int = 100,
+        auto_rewrite_min_size: int = 64 * 1024 * 1024,
+        start_on_damage: bool = False,
+    ) -> None: ...
+    def save(self, path: Optional[Union[str, "os.PathLike[str]"]] = None) -> bool: ...
+    def close(self) -> None: ...
+    @property
+    def lastsave(self) -> int: ...
     def session(
         self,
         protocol: int = 2,

@@ -13,13 +13,13 @@ from typing import Any
 
 from redis._parsers.encoders import Encoder
 
-from . import _engine
+from . import _engine, persistence
 from ._compat import effective_protocol
 from .connection import BurnerConnection, BurnerSyncConnection
 
 Engine = _engine.Engine
 
-_ENGINE_KWARGS = ("databases",)
+_ENGINE_KWARGS = ("databases", *persistence.ENGINE_KWARGS)
 
 
 def _split_kwargs(kwargs: dict) -> tuple[dict, dict]:
@@ -46,6 +46,10 @@ class _PoolBase:
     ) -> None:
         engine_kw, rest = _split_kwargs(dict(kwargs))
         self.engine = engine if engine is not None else Engine(**engine_kw)
+        # A pool that made a persistent engine owns it: closing the pool saves and releases it.
+        self._owns_persistence = engine is None and engine_kw.get("persistence_path") is not None
+        if self._owns_persistence:
+            persistence.track(self.engine)
         ck: dict[str, Any] = {
             "db": int(db),
             "decode_responses": bool(decode_responses),
@@ -110,6 +114,11 @@ class _PoolBase:
         for c in conns:
             c._drop_session()
 
+    def _close_owned_engine(self) -> None:
+        if self._owns_persistence:
+            self._owns_persistence = False
+            persistence.close_engine(self.engine)
+
     def reset(self) -> None:
         self._disconnect_all()
         self._available = []
@@ -137,9 +146,17 @@ class BurnerConnectionPool(_PoolBase):
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
         self._disconnect_all(inuse_connections)
+        self._close_owned_engine()
 
     async def aclose(self) -> None:
         self._disconnect_all()
+        self._close_owned_engine()
+
+    async def save(self, path: str | None = None) -> bool:
+        """Writes a snapshot now (to ``path``, or the engine's persistence file)."""
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(None, self.engine.save, path)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "BurnerConnectionPool":
@@ -188,6 +205,11 @@ class BurnerSyncConnectionPool(_PoolBase):
     def disconnect(self, inuse_connections: bool = True) -> None:
         with self._lock:
             self._disconnect_all(inuse_connections)
+        self._close_owned_engine()
+
+    def save(self, path: str | None = None) -> bool:
+        """Writes a snapshot now (to ``path``, or the engine's persistence file)."""
+        return self.engine.save(path)
 
     def close(self) -> None:
         self.disconnect()

@@ -283,6 +283,9 @@ fn mark_changed(store: &mut Store, db: usize, key: &[u8]) {
 /// Deletes an expired key, counting and announcing it (used by lazy and active expiry).
 pub fn delete_expired(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
     if store.dbs[db].remove(key).is_some() {
+        if store.oplog.on {
+            store.oplog.record_expired(db, key);
+        }
         store.stats.expired_keys += 1;
         touch_key(store, db, key, env);
         crate::commands::pubsub::notify_keyspace_event(

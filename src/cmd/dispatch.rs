@@ -56,6 +56,10 @@ pub fn dispatch(
     } else {
         None
     };
+    // For the append-only log: a write command is logged when it changed data and logged no
+    // inner commands itself (EXEC and scripts log what they ran).
+    let log = (store.oplog.on && spec.has(flags::WRITE))
+        .then(|| (args.clone(), client.db, store.dirty, store.oplog.logged));
     args.remove(0);
     store.stats.commands += 1;
     *store.stats.per_command.entry(spec.name).or_insert(0) += 1;
@@ -68,6 +72,11 @@ pub fn dispatch(
     };
     let result = (spec.handler)(&mut ctx, Args::new(spec.name, args));
     let block = ctx.block.take();
+    if let Some((cmd, db, dirty, logged)) = log {
+        if store.dirty != dirty && store.oplog.logged == logged {
+            store.oplog.record(db, cmd, &result);
+        }
+    }
     if let Some(req) = block {
         if env.block_retry {
             return None;

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod generic;
 pub mod hash;
 pub mod list;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;
@@ -22,6 +23,7 @@ pub const ALL_GROUPS: &[&[CommandSpec]] = &[
     generic::COMMANDS,
     hash::COMMANDS,
     list::COMMANDS,
+    persistence::COMMANDS,
     pubsub::COMMANDS,
     scripting::COMMANDS,
     server::COMMANDS,

@@ -38,6 +38,8 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// Run the background active-expiry thread.
     pub active_expiry: bool,
+    /// Snapshot + log persistence (used by [`Engine::open`]).
+    pub persistence: Option<crate::persistence::Config>,
 }
 
 impl Default for EngineOptions {
@@ -46,6 +48,7 @@ impl Default for EngineOptions {
             databases: 16,
             clock: Arc::new(SystemClock),
             active_expiry: true,
+            persistence: None,
         }
     }
 }
@@ -88,6 +91,10 @@ pub struct Store {
     pub config: HashMap<String, Vec<u8>>,
     /// Engine start, Unix ms.
     pub started_ms: i64,
+    /// Write commands of the running top-level command, for the append-only log.
+    pub oplog: crate::persistence::OpLog,
+    /// Attached persistence (data files, log writer), if any.
+    pub persist: Option<crate::persistence::Attached>,
 }
 
 impl Store {
@@ -102,6 +109,8 @@ impl Store {
             stats: Stats::default(),
             config: HashMap::new(),
             started_ms: opts.clock.now_ms(),
+            oplog: Default::default(),
+            persist: None,
         }
     }
 }
@@ -159,7 +168,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Creates an engine (and its active-expiry thread when enabled).
+    /// Creates an engine (and its active-expiry thread when enabled). `opts.persistence` is
+    /// ignored: use [`Engine::open`] for that.
     pub fn new(opts: EngineOptions) -> Arc<Engine> {
         let engine = Arc::new(Engine {
             store: Mutex::new(Store::new(&opts)),
@@ -171,6 +181,30 @@ impl Engine {
             expiry::spawn(&engine);
         }
         engine
+    }
+
+    /// Creates an engine and, with `opts.persistence`, loads its data files first (snapshot, then
+    /// log replay). Returns warnings to report (a torn log tail, files moved aside).
+    pub fn open(
+        mut opts: EngineOptions,
+    ) -> Result<(Arc<Engine>, Vec<String>), crate::persistence::PersistError> {
+        let Some(cfg) = opts.persistence.take() else {
+            return Ok((Engine::new(opts), Vec::new()));
+        };
+        let mut store = Store::new(&opts);
+        let warnings = crate::persistence::open(cfg, &mut store, opts.clock.now_ms())?;
+        let engine = Arc::new(Engine {
+            store: Mutex::new(store),
+            clock: opts.clock.clone(),
+            next_client_id: AtomicU64::new(1),
+            expiry: Arc::default(),
+        });
+        if opts.active_expiry {
+            expiry::spawn(&engine);
+        }
+        crate::persistence::spawn(&engine);
+        engine.expiry.note_ttls(&engine.lock());
+        Ok((engine, warnings))
     }
 
     /// The engine's clock.
@@ -261,8 +295,19 @@ impl Engine {
         args: Vec<Vec<u8>>,
         env: &mut Env,
     ) -> Option<Reply> {
-        let r = dispatch::dispatch(store, client, args, env);
+        if store.persist.is_some() || store.oplog.closed {
+            if let Some(refused) = crate::persistence::refuse_write(store, &args) {
+                return Some(refused);
+            }
+        }
+        let mut r = dispatch::dispatch(store, client, args, env);
         self.expiry.note_ttls(store);
+        if let Err(e) = crate::persistence::after_command(store, env.now_us) {
+            // Not durable, so not acknowledged: the client sees why (Redis's MISCONF).
+            if r.is_some() {
+                r = Some(Reply::Error(e));
+            }
+        }
         r
     }
 
@@ -297,6 +342,10 @@ impl Engine {
         env.retrying = Some(b.waiter.clone());
         let r = dispatch::dispatch(store, client, args, env);
         env.retrying = None;
+        let r = match crate::persistence::after_command(store, env.now_us) {
+            Err(e) if r.is_some() => Some(Reply::Error(e)),
+            _ => r,
+        };
         match (r, client.blocked.as_ref()) {
             (Some(reply), _) => {
                 if let Some(b) = client.blocked.take() {

@@ -5,6 +5,7 @@
 //! engine never calls Python while holding its lock (wake-ups run after release).
 
 pub mod convert;
+mod persist_glue;
 pub mod server;
 pub mod session;
 pub mod waker;
@@ -26,11 +27,24 @@ pub struct PyEngine {
 
 #[pymethods]
 impl PyEngine {
-    /// `Engine(databases=16, manual_clock_ms=None)`: a fresh, empty engine. With
+    /// `Engine(databases=16, manual_clock_ms=None, persistence_path=None, ...)`: an engine,
+    /// empty or loaded from `persistence_path` (see `persistence::Config` for the options). With
     /// `manual_clock_ms`, time only moves through `advance_clock` (tests).
     #[new]
-    #[pyo3(signature = (databases=16, manual_clock_ms=None))]
-    fn new(databases: usize, manual_clock_ms: Option<i64>) -> PyResult<Self> {
+    #[pyo3(signature = (databases=16, manual_clock_ms=None, persistence_path=None, appendonly=true, appendfsync="everysec", save_rules=None, auto_rewrite_percentage=100, auto_rewrite_min_size=64*1024*1024, start_on_damage=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        databases: usize,
+        manual_clock_ms: Option<i64>,
+        persistence_path: Option<std::path::PathBuf>,
+        appendonly: bool,
+        appendfsync: &str,
+        save_rules: Option<&Bound<'_, PyAny>>,
+        auto_rewrite_percentage: u64,
+        auto_rewrite_min_size: u64,
+        start_on_damage: bool,
+    ) -> PyResult<Self> {
         if databases == 0 || databases > 1_000_000 {
             return Err(pyo3::exceptions::PyValueError::new_err(
                 "databases must be between 1 and 1000000",
@@ -44,10 +58,58 @@ impl PyEngine {
         if let Some(c) = &manual_clock {
             opts.clock = c.clone();
         }
+        if let Some(path) = persistence_path {
+            let mut cfg = crate::persistence::Config::new(path);
+            cfg.appendonly = appendonly;
+            cfg.fsync = crate::persistence::FsyncPolicy::parse(appendfsync).ok_or_else(|| {
+                pyo3::exceptions::PyValueError::new_err(
+                    "appendfsync must be 'always', 'everysec' or 'no'",
+                )
+            })?;
+            if let Some(rules) = save_rules {
+                cfg.save_rules = persist_glue::save_rules(rules)?;
+            }
+            cfg.auto_rewrite_percentage = auto_rewrite_percentage;
+            cfg.auto_rewrite_min_size = auto_rewrite_min_size;
+            cfg.start_on_damage = start_on_damage;
+            opts.persistence = Some(cfg);
+        }
+        // Loading may take a while: other Python threads run meanwhile.
+        let opened = py.detach(|| Engine::open(opts));
+        let (inner, warnings) = opened.map_err(|e| persist_glue::error(py, &e))?;
+        persist_glue::warn(py, &warnings)?;
         Ok(PyEngine {
-            inner: Engine::new(opts),
+            inner,
             manual_clock,
         })
+    }
+
+    /// Writes a snapshot now: to the engine's own file (folding its log) when `path` is None,
+    /// else an export to `path`. Other threads keep being served while it is written. Returns
+    /// True.
+    #[pyo3(signature = (path=None))]
+    fn save(&self, py: Python<'_>, path: Option<std::path::PathBuf>) -> PyResult<bool> {
+        let engine = self.inner.clone();
+        py.detach(move || crate::persistence::save(&engine, path.as_deref()))
+            .map_err(persist_glue::command_error)?;
+        Ok(true)
+    }
+
+    /// Final save, then releases the data files (and their lock); later writes are refused.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let engine = self.inner.clone();
+        py.detach(move || crate::persistence::close(&engine))
+            .map_err(persist_glue::command_error)
+    }
+
+    /// Unix time (seconds) of the last successful save.
+    #[getter]
+    fn lastsave(&self, py: Python<'_>) -> i64 {
+        let store = session::lock_engine(py, &self.inner);
+        match &store.persist {
+            Some(a) => a.shared.lastsave_ms() / 1000,
+            None => store.started_ms / 1000,
+        }
     }
 
     /// Opens a session (one connection's state).

@@ -18,4 +18,12 @@ impl HashValue {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+    /// Sets `field` to `value`; returns true when the field is new.
+    pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        self.map.insert(field.to_vec(), value.to_vec()).is_none()
+    }
+    /// Iterates fields and values in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
+        self.map.iter().map(|(k, v)| (&**k, &**v))
+    }
 }

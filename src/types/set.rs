@@ -18,4 +18,12 @@ impl SetValue {
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
+    /// Adds `m`; returns true when it was not a member.
+    pub fn insert(&mut self, m: &[u8]) -> bool {
+        self.members.insert(m.to_vec())
+    }
+    /// Iterates members in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.members.iter().map(|m| &**m)
+    }
 }

@@ -1,0 +1,802 @@
+//! Persistence: snapshots plus an append-only log, the only module that serialises.
+//!
+//! Files for a data path `P`: the snapshot `P`, logs `P.aof.<generation>`, and the lock `P.lock`.
+//! Durability comes from the log: every top-level command that changed data is appended as one
+//! batch before its reply is returned (and fsynced first under `appendfsync always`). A snapshot
+//! folds the log away (see `log.rs` for the generation protocol that keeps every step crash-safe).
+//!
+//! Startup loads the snapshot, then replays the logs; any damage is an error naming the file and
+//! offset, never an empty database, except a log whose *last* frame is torn: its valid prefix is
+//! loaded and a warning returned. `start_on_damage` moves damaged files aside instead.
+//!
+//! Threads: commands write the log under the engine lock; one background thread ("burner-persist")
+//! fsyncs under `everysec`, retries failed writes, and runs scheduled saves and log rewrites. It
+//! sleeps on a condition variable while there is nothing to sync and nothing dirty.
+
+pub mod frame;
+pub mod fsio;
+pub mod log;
+pub mod snapshot;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+pub use frame::{ErrorKind, PersistError};
+pub use log::OpLog;
+
+use crate::engine::{Client, Engine, Env, Store};
+use crate::reply::Reply;
+
+/// When the log is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Before each write's reply returns.
+    Always,
+    /// Once a second, by the background thread.
+    EverySec,
+    /// Left to the OS.
+    No,
+}
+
+impl FsyncPolicy {
+    /// Parses `always`, `everysec` or `no`.
+    pub fn parse(s: &str) -> Option<FsyncPolicy> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Some(FsyncPolicy::Always),
+            "everysec" => Some(FsyncPolicy::EverySec),
+            "no" => Some(FsyncPolicy::No),
+            _ => None,
+        }
+    }
+}
+
+/// Persistence settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The snapshot path; logs and the lock file sit next to it.
+    pub path: PathBuf,
+    /// Keep an append-only log between snapshots.
+    pub appendonly: bool,
+    /// Log fsync policy.
+    pub fsync: FsyncPolicy,
+    /// Redis-style `save` rules: snapshot after `secs` seconds if at least `changes` writes.
+    pub save_rules: Vec<(u64, u64)>,
+    /// Rewrite the log when it grew by this percentage over the last snapshot's size (0 = never).
+    pub auto_rewrite_percentage: u64,
+    /// ... and is at least this many bytes.
+    pub auto_rewrite_min_size: u64,
+    /// Move damaged files aside and start with what could be read, instead of failing.
+    pub start_on_damage: bool,
+}
+
+impl Config {
+    /// Defaults for `path`: log on, everysec, Redis's default save rules.
+    pub fn new(path: impl Into<PathBuf>) -> Config {
+        Config {
+            path: path.into(),
+            appendonly: true,
+            fsync: FsyncPolicy::EverySec,
+            save_rules: vec![(3600, 1), (300, 100), (60, 10000)],
+            auto_rewrite_percentage: 100,
+            auto_rewrite_min_size: 64 << 20,
+            start_on_damage: false,
+        }
+    }
+}
+
+/// Parses Redis's `save` syntax: `"3600 1 300 100"` (pairs), `""` for none.
+pub fn parse_save_rules(s: &str) -> Option<Vec<(u64, u64)>> {
+    let nums: Option<Vec<u64>> = s.split_whitespace().map(|x| x.parse().ok()).collect();
+    let nums = nums?;
+    if nums.len() % 2 != 0 {
+        return None;
+    }
+    Some(nums.chunks(2).map(|c| (c[0], c[1])).collect())
+}
+
+/// State shared by the store, the background thread and background saves.
+pub struct Shared {
+    /// Settings.
+    pub cfg: Config,
+    lock: Mutex<Option<fsio::DirLock>>,
+    stop: Mutex<bool>,
+    cv: Condvar,
+    idle: AtomicBool,
+    dirty: AtomicU64,
+    dirty_at_save: AtomicU64,
+    lastsave_ms: AtomicI64,
+    saving: AtomicBool,
+    last_bgsave_ok: AtomicBool,
+    unsynced: AtomicBool,
+    write_failed: AtomicBool,
+    rewrite_wanted: AtomicBool,
+    sync_error: Mutex<Option<String>>,
+    log_file: Mutex<Option<Arc<File>>>,
+    oldest_log: AtomicU64,
+    rewrite_base: AtomicU64,
+}
+
+impl Shared {
+    fn wake(&self) {
+        if self.idle.load(Ordering::Acquire) {
+            let _g = self.stop.lock();
+            self.idle.store(false, Ordering::Release);
+            self.cv.notify_all();
+        }
+    }
+
+    fn shutdown(&self) {
+        let mut g = self.stop.lock();
+        *g = true;
+        self.cv.notify_all();
+    }
+
+    /// Unix ms of the last successful save (engine start when none yet).
+    pub fn lastsave_ms(&self) -> i64 {
+        self.lastsave_ms.load(Ordering::Acquire)
+    }
+
+    /// True while a background save runs.
+    pub fn saving(&self) -> bool {
+        self.saving.load(Ordering::Acquire)
+    }
+
+    /// The MISCONF text while the log cannot be written or synced.
+    fn misconf(&self, writer: Option<&log::LogWriter>) -> Option<String> {
+        let why = writer
+            .and_then(|w| w.failed.clone())
+            .or_else(|| self.sync_error.lock().clone())?;
+        Some(format!("MISCONF Errors writing to the AOF file: {why}"))
+    }
+}
+
+/// What the store holds while persistence is attached.
+pub struct Attached {
+    /// Shared with the thread and background saves.
+    pub shared: Arc<Shared>,
+    /// The open log (None without `appendonly`).
+    pub writer: Option<log::LogWriter>,
+    /// Generation of the newest snapshot being written or written.
+    pub generation: u64,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.shared.shutdown();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command-path hooks (called under the engine lock).
+
+/// Refuses a write command while the log is failing (MISCONF) or persistence was closed.
+pub fn refuse_write(store: &Store, args: &[Vec<u8>]) -> Option<Reply> {
+    let failing = match &store.persist {
+        Some(a) => {
+            a.writer.as_ref().is_some_and(|w| w.failed.is_some())
+                || a.shared.sync_error.lock().is_some()
+        }
+        None => store.oplog.closed,
+    };
+    if !failing {
+        return None;
+    }
+    let spec = crate::cmd::table().get(args.first()?)?;
+    if !spec.has(crate::cmd::flags::WRITE) {
+        return None;
+    }
+    Some(Reply::Error(match &store.persist {
+        Some(a) => a.shared.misconf(a.writer.as_ref())?,
+        None => "ERR persistence was closed for this engine; writes are refused".into(),
+    }))
+}
+
+/// After a top-level command (or an expiry cycle): appends the gathered batch to the log.
+/// `Err(text)` means the write could not be made durable; the reply must become that error.
+pub fn after_command(store: &mut Store, now_us: i64) -> Result<(), String> {
+    let Some(att) = store.persist.as_mut() else {
+        return Ok(());
+    };
+    let sh = &att.shared;
+    if sh.dirty.load(Ordering::Relaxed) != store.dirty {
+        sh.dirty.store(store.dirty, Ordering::Relaxed);
+        if !sh.cfg.save_rules.is_empty() {
+            sh.wake();
+        }
+    }
+    if store.oplog.cmds.is_empty() {
+        return Ok(());
+    }
+    let Some(w) = att.writer.as_mut() else {
+        store.oplog.cmds.clear();
+        return Ok(());
+    };
+    log::encode_batch(&mut w.pending, now_us, &store.oplog.cmds);
+    store.oplog.cmds.clear();
+    let always = sh.cfg.fsync == FsyncPolicy::Always;
+    match w.write_pending(always) {
+        Ok(_) => {
+            if sh.write_failed.load(Ordering::Relaxed) {
+                sh.write_failed.store(false, Ordering::Relaxed);
+            }
+            if sh.cfg.fsync == FsyncPolicy::EverySec && !sh.unsynced.load(Ordering::Relaxed) {
+                sh.unsynced.store(true, Ordering::Release);
+                sh.wake();
+            }
+            let pct = sh.cfg.auto_rewrite_percentage;
+            if pct > 0 && w.good_len >= sh.cfg.auto_rewrite_min_size {
+                let base = sh.rewrite_base.load(Ordering::Relaxed).max(1);
+                if w.good_len.saturating_sub(base) * 100 / base >= pct
+                    && !sh.rewrite_wanted.swap(true, Ordering::AcqRel)
+                {
+                    sh.wake();
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            sh.write_failed.store(true, Ordering::Release);
+            sh.wake();
+            Err(format!("MISCONF Errors writing to the AOF file: {e}"))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Saving.
+
+/// A snapshot captured under the lock, to be written without it.
+pub struct SaveJob {
+    shared: Option<Arc<Shared>>,
+    cap: snapshot::Captured,
+    target: PathBuf,
+    generation: u64,
+    dirty_at_start: u64,
+    now_ms: i64,
+}
+
+/// TODO(lua): the script cache's bodies, once the scripting helper's cache lives in the store.
+fn script_bodies(_store: &Store) -> Vec<Vec<u8>> {
+    Vec::new()
+}
+
+/// TODO(lua): refill the script cache from a loaded snapshot.
+fn restore_scripts(_store: &mut Store, _scripts: Vec<Vec<u8>>) {}
+
+/// Captures a snapshot. For the engine's own file (`to` None or equal to it) this also starts
+/// the next log generation, so the snapshot plus the new log hold everything.
+pub fn begin_save(store: &mut Store, now_ms: i64, to: Option<&Path>) -> Result<SaveJob, String> {
+    let scripts = script_bodies(store);
+    let own = match (&store.persist, to) {
+        (Some(a), Some(p)) => p == a.shared.cfg.path,
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => return Err("ERR no persistence path configured for this engine".into()),
+    };
+    if !own {
+        let cap = snapshot::capture(store, now_ms, 0, &scripts);
+        let target = to.expect("checked").to_path_buf();
+        return Ok(SaveJob {
+            shared: None,
+            cap,
+            target,
+            generation: 0,
+            dirty_at_start: 0,
+            now_ms,
+        });
+    }
+    let pending = std::mem::take(&mut store.oplog.cmds);
+    let dirty = store.dirty;
+    let att = store.persist.as_mut().expect("own file implies attached");
+    let gen = att.generation + 1;
+    if let Some(w) = att.writer.as_mut() {
+        // Whatever ran before this instant belongs to the old log, durably, before the new one
+        // takes over (a later log must never hold writes whose predecessors could be lost).
+        if !pending.is_empty() {
+            log::encode_batch(&mut w.pending, now_ms * 1000, &pending);
+        }
+        w.write_pending(false)
+            .map_err(|e| format!("MISCONF Errors writing to the AOF file: {e}"))?;
+        w.file.sync_data().map_err(|e| {
+            format!(
+                "MISCONF Errors writing to the AOF file: {}",
+                log::os_error_text(&e)
+            )
+        })?;
+    }
+    if att.shared.cfg.appendonly {
+        let nw = log::create(&att.shared.cfg.path, gen)
+            .map_err(|e| format!("ERR could not start a new log: {}", log::os_error_text(&e)))?;
+        *att.shared.log_file.lock() = Some(nw.file.clone());
+        att.writer = Some(nw);
+        att.shared.unsynced.store(false, Ordering::Release);
+    }
+    att.generation = gen;
+    let shared = att.shared.clone();
+    let target = shared.cfg.path.clone();
+    let cap = snapshot::capture(store, now_ms, gen, &scripts);
+    Ok(SaveJob {
+        shared: Some(shared),
+        cap,
+        target,
+        generation: gen,
+        dirty_at_start: dirty,
+        now_ms,
+    })
+}
+
+impl SaveJob {
+    /// Writes the snapshot (no lock needed); for the engine's own file, then drops the logs it
+    /// replaces and records the save.
+    pub fn finish(self) -> Result<u64, String> {
+        let r = snapshot::write(&self.target, &self.cap)
+            .map_err(|e| format!("ERR snapshot write failed: {}", log::os_error_text(&e)));
+        if let Some(sh) = &self.shared {
+            sh.last_bgsave_ok.store(r.is_ok(), Ordering::Release);
+            if r.is_ok() {
+                let oldest = sh.oldest_log.load(Ordering::Acquire);
+                for g in oldest..self.generation {
+                    let _ = std::fs::remove_file(log::log_path(&sh.cfg.path, g));
+                }
+                sh.oldest_log.fetch_max(self.generation, Ordering::AcqRel);
+                sh.lastsave_ms.store(self.now_ms, Ordering::Release);
+                sh.dirty_at_save
+                    .store(self.dirty_at_start, Ordering::Release);
+                let size = std::fs::metadata(&self.target)
+                    .map(|m| m.len())
+                    .unwrap_or(0);
+                sh.rewrite_base.store(size, Ordering::Release);
+                sh.rewrite_wanted.store(false, Ordering::Release);
+            }
+        }
+        r.map(|_| self.cap.records)
+    }
+}
+
+/// Starts a background save from a command handler: the capture happens now (under the lock),
+/// the write on a thread of its own.
+pub fn bgsave(store: &mut Store, now_ms: i64) -> Result<(), String> {
+    let Some(att) = store.persist.as_ref() else {
+        return Err("ERR no persistence path configured for this engine".into());
+    };
+    if att.shared.saving.swap(true, Ordering::AcqRel) {
+        return Err("ERR Background save already in progress".into());
+    }
+    let shared = att.shared.clone();
+    match begin_save(store, now_ms, None) {
+        Ok(job) => {
+            let sh = shared.clone();
+            let spawned = std::thread::Builder::new()
+                .name("burner-bgsave".into())
+                .spawn(move || {
+                    let _ = job.finish();
+                    sh.saving.store(false, Ordering::Release);
+                });
+            if spawned.is_err() {
+                shared.saving.store(false, Ordering::Release);
+                return Err("ERR could not start the background save thread".into());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            shared.saving.store(false, Ordering::Release);
+            Err(e)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening and loading.
+
+/// Generations of the logs of `path` present on disk, ascending.
+fn log_generations(path: &Path) -> Vec<u64> {
+    let dir = fsio::parent_dir(path);
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return vec![];
+    };
+    let prefix = format!("{name}.aof.");
+    let mut gens: Vec<u64> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_prefix(&prefix)?.parse().ok())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    gens.sort_unstable();
+    gens
+}
+
+fn read_file(p: &Path) -> Result<Option<Vec<u8>>, PersistError> {
+    match std::fs::read(p) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(PersistError::io(p, &e)),
+    }
+}
+
+fn replay(store: &mut Store, batches: Vec<log::Batch>, lp: &Path) -> Result<(), PersistError> {
+    let mut client = Client::new(0);
+    for b in batches {
+        let mut env = Env::new(b.time_us);
+        // Blocking commands never block in replay: they were logged only when they were served.
+        env.in_exec = true;
+        for (db, cmd) in b.cmds {
+            let db = db as usize;
+            if db >= store.dbs.len() {
+                return Err(PersistError::corrupt(
+                    lp,
+                    0,
+                    format!("log names database {db}, out of range"),
+                ));
+            }
+            client.db = db;
+            crate::cmd::dispatch::dispatch(store, &mut client, cmd, &mut env);
+        }
+    }
+    Ok(())
+}
+
+fn clear_store(store: &mut Store) {
+    for db in store.dbs.iter_mut() {
+        db.clear();
+    }
+}
+
+/// Opens the data files of `cfg` for `store` (fresh, empty): takes the lock, loads the
+/// snapshot and replays the logs, and returns the attachment plus warnings for the caller to
+/// report; the attachment is left in `store.persist`. Nothing is written over damaged data.
+pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, PersistError> {
+    let lock = fsio::DirLock::acquire(&cfg.path)?;
+    let mut warnings = Vec::new();
+    let mut gens = log_generations(&cfg.path);
+    let mut need_snapshot = false;
+    let damage = |e: PersistError,
+                  files: &[PathBuf],
+                  warnings: &mut Vec<String>|
+     -> Result<(), PersistError> {
+        if !cfg.start_on_damage {
+            return Err(e);
+        }
+        warnings.push(format!("{e}; starting anyway (start_on_damage)"));
+        for f in files {
+            if f.exists() {
+                let to = fsio::move_aside(f, now_ms).map_err(|io| PersistError::io(f, &io))?;
+                warnings.push(format!(
+                    "moved damaged file {} to {}",
+                    f.display(),
+                    to.display()
+                ));
+            }
+        }
+        Ok(())
+    };
+    let mut generation = 0;
+    match read_file(&cfg.path)? {
+        None if gens.is_empty() => need_snapshot = true,
+        None => {
+            let e = PersistError {
+                kind: ErrorKind::Corrupt,
+                path: Some(cfg.path.clone()),
+                offset: None,
+                message: "snapshot is missing but log files exist next to it".into(),
+            };
+            let logs: Vec<PathBuf> = gens.iter().map(|g| log::log_path(&cfg.path, *g)).collect();
+            damage(e, &logs, &mut warnings)?;
+            gens.clear();
+            need_snapshot = true;
+        }
+        Some(data) => match snapshot::load(&cfg.path, &data, store, now_ms) {
+            Ok(loaded) => {
+                generation = loaded.header.log_generation;
+                restore_scripts(store, loaded.scripts);
+            }
+            Err(e) => {
+                clear_store(store);
+                let mut files = vec![cfg.path.clone()];
+                files.extend(gens.iter().map(|g| log::log_path(&cfg.path, *g)));
+                damage(e, &files, &mut warnings)?;
+                gens.clear();
+                need_snapshot = true;
+            }
+        },
+    }
+    // Logs older than the snapshot were folded into it (a crash came before their deletion).
+    for g in gens.iter().filter(|g| **g < generation) {
+        let _ = std::fs::remove_file(log::log_path(&cfg.path, *g));
+    }
+    gens.retain(|g| *g >= generation);
+    let mut writer = None;
+    let mut expect = generation;
+    let chain_len = gens.len();
+    for (i, g) in gens.clone().into_iter().enumerate() {
+        let lp = log::log_path(&cfg.path, g);
+        let last = i + 1 == chain_len;
+        if g != expect {
+            let e = PersistError::corrupt(
+                &lp,
+                0,
+                format!("log generation {expect} is missing before this one"),
+            );
+            let rest: Vec<PathBuf> = gens[i..]
+                .iter()
+                .map(|g| log::log_path(&cfg.path, *g))
+                .collect();
+            damage(e, &rest, &mut warnings)?;
+            need_snapshot = true;
+            break;
+        }
+        expect += 1;
+        let data = read_file(&lp)?.unwrap_or_default();
+        let parsed = log::read(&lp, &data, g, cfg.start_on_damage);
+        let rl = match parsed {
+            Ok(rl) => rl,
+            Err(e) => {
+                let rest: Vec<PathBuf> = gens[i..]
+                    .iter()
+                    .map(|g| log::log_path(&cfg.path, *g))
+                    .collect();
+                damage(e, &rest, &mut warnings)?;
+                need_snapshot = true;
+                break;
+            }
+        };
+        let damaged = rl.damaged.clone();
+        let torn_at = rl.torn_at;
+        let good_len = rl.good_len;
+        replay(store, rl.batches, &lp)?;
+        if let Some(e) = damaged {
+            let rest: Vec<PathBuf> = gens[i..]
+                .iter()
+                .map(|g| log::log_path(&cfg.path, *g))
+                .collect();
+            damage(e, &rest, &mut warnings)?;
+            need_snapshot = true;
+            break;
+        }
+        if let Some(off) = torn_at {
+            if !last {
+                let e = PersistError::corrupt(&lp, off, "log is truncated but later logs exist");
+                let rest: Vec<PathBuf> = gens[i..]
+                    .iter()
+                    .map(|g| log::log_path(&cfg.path, *g))
+                    .collect();
+                damage(e, &rest, &mut warnings)?;
+                need_snapshot = true;
+                break;
+            }
+            warnings.push(format!(
+                "{}: last record is truncated at byte offset {off}; loaded the {} bytes before it",
+                lp.display(),
+                good_len
+            ));
+        }
+        if last && cfg.appendonly {
+            writer =
+                Some(log::open_append(&lp, g, good_len).map_err(|e| PersistError::io(&lp, &e))?);
+            generation = g;
+        }
+    }
+    // Replay is not a client's work: start counters afresh, and drop keys that expired meanwhile.
+    for db in store.dbs.iter_mut() {
+        let dead: Vec<Vec<u8>> = db
+            .iter_expires()
+            .filter(|(_, at)| *at <= now_ms)
+            .map(|(k, _)| k.to_vec())
+            .collect();
+        for k in dead {
+            db.remove(&k);
+        }
+    }
+    store.stats = Default::default();
+    store.dirty = 0;
+    let shared = Arc::new(Shared {
+        cfg,
+        lock: Mutex::new(Some(lock)),
+        stop: Mutex::new(false),
+        cv: Condvar::new(),
+        idle: AtomicBool::new(false),
+        dirty: AtomicU64::new(0),
+        dirty_at_save: AtomicU64::new(0),
+        lastsave_ms: AtomicI64::new(now_ms),
+        saving: AtomicBool::new(false),
+        last_bgsave_ok: AtomicBool::new(true),
+        unsynced: AtomicBool::new(false),
+        write_failed: AtomicBool::new(false),
+        rewrite_wanted: AtomicBool::new(false),
+        sync_error: Mutex::new(None),
+        log_file: Mutex::new(writer.as_ref().map(|w: &log::LogWriter| w.file.clone())),
+        oldest_log: AtomicU64::new(gens.first().copied().unwrap_or(generation)),
+        rewrite_base: AtomicU64::new(0),
+    });
+    let size = std::fs::metadata(&shared.cfg.path)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    shared.rewrite_base.store(size, Ordering::Relaxed);
+    let appendonly = shared.cfg.appendonly;
+    let mut att = Attached {
+        shared,
+        writer,
+        generation,
+    };
+    if appendonly && att.writer.is_none() && !need_snapshot {
+        let w = log::create(&att.shared.cfg.path, generation)
+            .map_err(|e| PersistError::io(&att.shared.cfg.path, &e))?;
+        *att.shared.log_file.lock() = Some(w.file.clone());
+        att.writer = Some(w);
+    }
+    store.persist = Some(att);
+    store.oplog.on = appendonly;
+    if need_snapshot {
+        // Anchor the chain: a snapshot of what we have, and (with appendonly) its log.
+        let job = begin_save(store, now_ms, None).map_err(|m| io_msg(&store_path(store), m))?;
+        job.finish().map_err(|m| io_msg(&store_path(store), m))?;
+    }
+    Ok(warnings)
+}
+
+fn store_path(store: &Store) -> PathBuf {
+    store
+        .persist
+        .as_ref()
+        .map(|a| a.shared.cfg.path.clone())
+        .unwrap_or_default()
+}
+
+fn io_msg(p: &Path, m: String) -> PersistError {
+    PersistError {
+        kind: ErrorKind::Io,
+        path: Some(p.to_path_buf()),
+        offset: None,
+        message: m,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine-level operations and the background thread.
+
+/// Saves the engine's own file (or exports to `to`) now. The capture holds the lock; the
+/// writing does not, so other clients keep being served.
+pub fn save(engine: &Engine, to: Option<&Path>) -> Result<u64, String> {
+    let job = {
+        let mut store = engine.lock();
+        let now = engine.clock().now_ms();
+        begin_save(&mut store, now, to)?
+    };
+    job.finish()
+}
+
+/// Final save, then detaches persistence and releases the lock. Later writes are refused.
+pub fn close(engine: &Engine) -> Result<(), String> {
+    let mut store = engine.lock();
+    if store.persist.is_none() {
+        return Ok(());
+    }
+    let now = engine.clock().now_ms();
+    let r = begin_save(&mut store, now, None).and_then(|job| job.finish().map(|_| ()));
+    if let Some(att) = store.persist.take() {
+        if let Some(w) = &att.writer {
+            let _ = w.file.sync_data();
+        }
+        att.shared.lock.lock().take();
+    }
+    store.oplog.on = false;
+    store.oplog.cmds.clear();
+    store.oplog.closed = true;
+    r
+}
+
+/// Starts the background thread for the persistence attached to `engine`'s store.
+pub fn spawn(engine: &Arc<Engine>) {
+    let Some(shared) = engine.lock().persist.as_ref().map(|a| a.shared.clone()) else {
+        return;
+    };
+    let weak = Arc::downgrade(engine);
+    let _ = std::thread::Builder::new()
+        .name("burner-persist".into())
+        .spawn(move || run(weak, shared));
+}
+
+fn save_due(sh: &Shared, now_ms: i64) -> bool {
+    let changes = sh
+        .dirty
+        .load(Ordering::Relaxed)
+        .saturating_sub(sh.dirty_at_save.load(Ordering::Relaxed));
+    if changes == 0 || sh.saving() {
+        return false;
+    }
+    let elapsed_s = (now_ms - sh.lastsave_ms()).max(0) as u64 / 1000;
+    sh.cfg
+        .save_rules
+        .iter()
+        .any(|&(secs, n)| changes >= n && elapsed_s >= secs)
+}
+
+fn has_work(sh: &Shared) -> bool {
+    sh.unsynced.load(Ordering::Acquire)
+        || sh.write_failed.load(Ordering::Acquire)
+        || sh.sync_error.lock().is_some()
+        || sh.rewrite_wanted.load(Ordering::Acquire)
+        || (!sh.cfg.save_rules.is_empty()
+            && sh.dirty.load(Ordering::Relaxed) != sh.dirty_at_save.load(Ordering::Relaxed))
+}
+
+fn run(weak: Weak<Engine>, sh: Arc<Shared>) {
+    const TICK: Duration = Duration::from_secs(1);
+    const RETRY_DELAY: Duration = Duration::from_secs(5);
+    let mut last_sync = Instant::now();
+    let mut last_failed_save: Option<Instant> = None;
+    loop {
+        {
+            let mut stop = sh.stop.lock();
+            if *stop {
+                return;
+            }
+            sh.idle.store(true, Ordering::Release);
+            if !has_work(&sh) {
+                while sh.idle.load(Ordering::Acquire) && !*stop {
+                    sh.cv.wait(&mut stop);
+                }
+                continue;
+            }
+            sh.idle.store(false, Ordering::Release);
+            let wait = TICK
+                .saturating_sub(last_sync.elapsed())
+                .max(Duration::from_millis(50));
+            sh.cv.wait_for(&mut stop, wait);
+            if *stop {
+                return;
+            }
+        }
+        if sh.unsynced.swap(false, Ordering::AcqRel) || sh.sync_error.lock().is_some() {
+            let file = sh.log_file.lock().clone();
+            if let Some(f) = file {
+                last_sync = Instant::now();
+                match f.sync_data() {
+                    Ok(()) => *sh.sync_error.lock() = None,
+                    Err(e) => {
+                        *sh.sync_error.lock() = Some(log::os_error_text(&e));
+                        sh.unsynced.store(true, Ordering::Release);
+                    }
+                }
+            }
+        }
+        let Some(engine) = weak.upgrade() else { return };
+        if sh.write_failed.load(Ordering::Acquire) {
+            let mut store = engine.lock();
+            let always = sh.cfg.fsync == FsyncPolicy::Always;
+            if let Some(w) = store.persist.as_mut().and_then(|a| a.writer.as_mut()) {
+                if w.write_pending(always).is_ok() {
+                    sh.write_failed.store(false, Ordering::Release);
+                    if !always {
+                        sh.unsynced.store(true, Ordering::Release);
+                    }
+                }
+            }
+        }
+        let now = engine.clock().now_ms();
+        // Like Redis, a failed scheduled save is retried only after a delay.
+        let may_save = last_failed_save.is_none_or(|t| t.elapsed() >= RETRY_DELAY);
+        if may_save
+            && (sh.rewrite_wanted.load(Ordering::Acquire) || save_due(&sh, now))
+            && !sh.saving.swap(true, Ordering::AcqRel)
+        {
+            let job = {
+                let mut store = engine.lock();
+                begin_save(&mut store, now, None)
+            };
+            drop(engine);
+            let ok = job.and_then(|j| j.finish()).is_ok();
+            last_failed_save = if ok { None } else { Some(Instant::now()) };
+            sh.saving.store(false, Ordering::Release);
+        }
+    }
+}
