@@ -98,7 +98,7 @@ pub struct Store {
 }
 
 impl Store {
-    fn new(opts: &EngineOptions) -> Store {
+    pub(crate) fn new(opts: &EngineOptions) -> Store {
         Store {
             dbs: (0..opts.databases).map(|_| Db::new()).collect(),
             blocking: Blocking::default(),

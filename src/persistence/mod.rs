@@ -167,7 +167,9 @@ pub struct Attached {
 
 impl Drop for Attached {
     fn drop(&mut self) {
+        // The engine is gone: release the files now, not when the thread gets round to exiting.
         self.shared.shutdown();
+        self.shared.lock.lock().take();
     }
 }
 
@@ -800,3 +802,6 @@ fn run(weak: Weak<Engine>, sh: Arc<Shared>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

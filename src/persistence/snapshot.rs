@@ -262,6 +262,7 @@ pub fn write(path: &Path, cap: &Captured) -> io::Result<()> {
 }
 
 /// A snapshot read back.
+#[derive(Debug)]
 pub struct Loaded {
     /// Its header.
     pub header: SnapHeader,
