@@ -19,7 +19,7 @@ use convert::Decode;
 use session::{BlockedMarker, Session};
 
 /// An engine handle; sessions made from the same handle share data.
-#[pyclass(frozen, name = "Engine", module = "burner_redis._engine")]
+#[pyclass(frozen, weakref, name = "Engine", module = "burner_redis._engine")]
 pub struct PyEngine {
     inner: Arc<Engine>,
     manual_clock: Option<Arc<ManualClock>>,
