@@ -517,11 +517,11 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
     }
     gens.retain(|g| *g >= generation);
     let mut writer = None;
-    let mut expect = generation;
     let chain_len = gens.len();
     for (i, g) in gens.clone().into_iter().enumerate() {
         let lp = log::log_path(&cfg.path, g);
         let last = i + 1 == chain_len;
+        let expect = generation + i as u64;
         if g != expect {
             let e = PersistError::corrupt(
                 &lp,
@@ -536,7 +536,6 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
             need_snapshot = true;
             break;
         }
-        expect += 1;
         let data = read_file(&lp)?.unwrap_or_default();
         let parsed = log::read(&lp, &data, g, cfg.start_on_damage);
         let rl = match parsed {

@@ -23,8 +23,16 @@ fn cfg(path: &Path) -> Config {
     c
 }
 
-fn open_with(c: Config, clock: &Arc<ManualClock>) -> Result<(Arc<Engine>, Vec<String>), PersistError> {
-    Engine::open(EngineOptions { clock: clock.clone(), active_expiry: false, persistence: Some(c), ..Default::default() })
+fn open_with(
+    c: Config,
+    clock: &Arc<ManualClock>,
+) -> Result<(Arc<Engine>, Vec<String>), PersistError> {
+    Engine::open(EngineOptions {
+        clock: clock.clone(),
+        active_expiry: false,
+        persistence: Some(c),
+        ..Default::default()
+    })
 }
 
 fn open(path: &Path, clock: &Arc<ManualClock>) -> Arc<Engine> {
@@ -33,7 +41,9 @@ fn open(path: &Path, clock: &Arc<ManualClock>) -> Arc<Engine> {
 
 fn run(e: &Engine, args: &[&str]) -> crate::reply::Reply {
     let mut c = e.open_client();
-    let r = e.execute(&mut c, args.iter().map(|a| a.as_bytes().to_vec()).collect()).unwrap();
+    let r = e
+        .execute(&mut c, args.iter().map(|a| a.as_bytes().to_vec()).collect())
+        .unwrap();
     e.close_client(&mut c);
     r
 }
@@ -56,7 +66,10 @@ fn fill(e: &Engine) {
     s.insert(b"a");
     s.insert(b"17");
     db.set(b"set", Value::Set(s));
-    db.set(b"l", Value::List([b("x"), b("y"), b("x")].into_iter().collect::<ListValue>()));
+    db.set(
+        b"l",
+        Value::List([b("x"), b("y"), b("x")].into_iter().collect::<ListValue>()),
+    );
     let mut z = ZSetValue::default();
     z.insert(b"m1", 1.5, Default::default());
     z.insert(b"m2", f64::NEG_INFINITY, Default::default());
@@ -72,16 +85,30 @@ fn check(e: &Engine, with_gone: bool) {
     let db = &st.dbs[0];
     assert!(matches!(db.get(b"s"), Some(Value::Str(StrValue::Raw(v))) if v == b"hello\0world"));
     assert!(matches!(db.get(b"i"), Some(Value::Str(StrValue::Int(-42)))));
-    let Some(Value::Hash(h)) = db.get(b"h") else { panic!("hash") };
-    assert_eq!(h.iter().collect::<Vec<_>>(), vec![(&b"f1"[..], &b"v1"[..]), (&b"f2"[..], &b""[..])]);
+    let Some(Value::Hash(h)) = db.get(b"h") else {
+        panic!("hash")
+    };
+    assert_eq!(
+        h.iter().collect::<Vec<_>>(),
+        vec![(&b"f1"[..], &b"v1"[..]), (&b"f2"[..], &b""[..])]
+    );
     assert_eq!(db.expiry(b"h"), Some(T0 + 10_000));
-    let Some(Value::Set(s)) = db.get(b"set") else { panic!("set") };
+    let Some(Value::Set(s)) = db.get(b"set") else {
+        panic!("set")
+    };
     let mut m: Vec<&[u8]> = s.iter().collect();
     m.sort();
     assert_eq!(m, vec![&b"17"[..], &b"a"[..]]);
-    let Some(Value::List(l)) = db.get(b"l") else { panic!("list") };
-    assert_eq!(l.iter().cloned().collect::<Vec<_>>(), vec![b("x"), b("y"), b("x")]);
-    let Some(Value::ZSet(z)) = db.get(b"z") else { panic!("zset") };
+    let Some(Value::List(l)) = db.get(b"l") else {
+        panic!("list")
+    };
+    assert_eq!(
+        l.iter().cloned().collect::<Vec<_>>(),
+        vec![b("x"), b("y"), b("x")]
+    );
+    let Some(Value::ZSet(z)) = db.get(b"z") else {
+        panic!("zset")
+    };
     let mut zs: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
     zs.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(zs, vec![(b("m1"), 1.5), (b("m2"), f64::NEG_INFINITY)]);
@@ -123,7 +150,13 @@ fn log_replays_writes_and_exec_atomically() {
     let e = open(&p, &clock);
     run(&e, &["SET", "a", "1"]);
     let mut c = e.open_client();
-    for cmd in [&["MULTI"][..], &["SET", "b", "2"], &["SET", "c", "3"], &["DEL", "a"], &["EXEC"]] {
+    for cmd in [
+        &["MULTI"][..],
+        &["SET", "b", "2"],
+        &["SET", "c", "3"],
+        &["DEL", "a"],
+        &["EXEC"],
+    ] {
         e.execute(&mut c, cmd.iter().map(|a| b(a)).collect());
     }
     e.close_client(&mut c);
@@ -138,12 +171,18 @@ fn log_replays_writes_and_exec_atomically() {
     let e = open(&p, &clock);
     let st = e.lock();
     assert!(!st.dbs[0].contains(b"a"));
-    assert!(matches!(st.dbs[0].get(b"c"), Some(Value::Str(StrValue::Int(3)))));
+    assert!(matches!(
+        st.dbs[0].get(b"c"),
+        Some(Value::Str(StrValue::Int(3)))
+    ));
 }
 
 #[test]
 fn spop_is_logged_as_srem_of_what_it_popped() {
-    let r = Ok(crate::reply::Reply::Array(vec![crate::reply::Reply::Bulk(b("x")), crate::reply::Reply::Bulk(b("y"))]));
+    let r = Ok(crate::reply::Reply::Array(vec![
+        crate::reply::Reply::Bulk(b("x")),
+        crate::reply::Reply::Bulk(b("y")),
+    ]));
     let mut ol = OpLog::default();
     ol.record(0, vec![b("spop"), b("k"), b("2")], &r);
     assert_eq!(ol.cmds[0].1, vec![b("SREM"), b("k"), b("x"), b("y")]);
@@ -172,7 +211,8 @@ fn any_damaged_or_truncated_byte_of_a_snapshot_is_an_error_never_an_empty_db() {
             let mut bad = good.clone();
             bad[i] ^= flip;
             let mut st = crate::engine::Store::new(&EngineOptions::default());
-            let e = snapshot::load(&p, &bad, &mut st, 0).expect_err(&format!("byte {i} ^ {flip:#x} accepted"));
+            let e = snapshot::load(&p, &bad, &mut st, 0)
+                .expect_err(&format!("byte {i} ^ {flip:#x} accepted"));
             assert_eq!(e.kind, ErrorKind::Corrupt);
             assert!(e.to_string().contains("d.dat"), "{e}");
         }
@@ -186,15 +226,24 @@ fn any_damaged_or_truncated_byte_of_a_snapshot_is_an_error_never_an_empty_db() {
     bad[mid] ^= 0x55;
     std::fs::write(&p, &bad).unwrap();
     let clock = Arc::new(ManualClock::new(T0));
-    let err = open_with(cfg(&p), &clock).err().expect("damaged snapshot opened");
+    let err = open_with(cfg(&p), &clock)
+        .err()
+        .expect("damaged snapshot opened");
     assert!(err.to_string().contains("offset"), "{err}");
     assert_eq!(std::fs::read(&p).unwrap(), bad);
     // start_on_damage: moved aside, the engine starts.
     let mut c = cfg(&p);
     c.start_on_damage = true;
     let (_e, warnings) = open_with(c, &clock).unwrap();
-    assert!(warnings.iter().any(|w| w.contains("moved damaged file")), "{warnings:?}");
-    let aside: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".damaged-")).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("moved damaged file")),
+        "{warnings:?}"
+    );
+    let aside: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".damaged-"))
+        .collect();
     assert_eq!(aside.len(), 1);
 }
 
@@ -226,7 +275,10 @@ fn torn_log_tail_loads_the_prefix_and_damage_elsewhere_is_an_error() {
     assert!(st_len < full.len());
     std::fs::write(&lp, &full[..full.len() - 3]).unwrap();
     let (e, warnings) = open_with(cfg(&p), &clock).unwrap();
-    assert!(warnings.iter().any(|w| w.contains("truncated")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("truncated")),
+        "{warnings:?}"
+    );
     {
         let st = e.lock();
         assert!(st.dbs[0].contains(b"k3") && !st.dbs[0].contains(b"k4"));
@@ -241,7 +293,9 @@ fn torn_log_tail_loads_the_prefix_and_damage_elsewhere_is_an_error() {
     let mut data = std::fs::read(&lp).unwrap();
     data[frame::HEADER_LEN + 40] ^= 0xff;
     std::fs::write(&lp, &data).unwrap();
-    let err = open_with(cfg(&p), &clock).err().expect("damaged log opened");
+    let err = open_with(cfg(&p), &clock)
+        .err()
+        .expect("damaged log opened");
     assert!(err.to_string().contains(".aof.1"), "{err}");
 }
 
@@ -251,7 +305,9 @@ fn second_opener_gets_the_lock_error() {
     let p = dir.join("d.dat");
     let clock = Arc::new(ManualClock::new(T0));
     let e = open(&p, &clock);
-    let err = open_with(cfg(&p), &clock).err().expect("second open succeeded");
+    let err = open_with(cfg(&p), &clock)
+        .err()
+        .expect("second open succeeded");
     assert_eq!(err.kind, ErrorKind::Locked);
     close(&e).unwrap();
     let _again = open(&p, &clock);
@@ -259,7 +315,10 @@ fn second_opener_gets_the_lock_error() {
 
 #[test]
 fn save_rules_parse() {
-    assert_eq!(parse_save_rules("3600 1 300 100"), Some(vec![(3600, 1), (300, 100)]));
+    assert_eq!(
+        parse_save_rules("3600 1 300 100"),
+        Some(vec![(3600, 1), (300, 100)])
+    );
     assert_eq!(parse_save_rules(""), Some(vec![]));
     assert_eq!(parse_save_rules("3600"), None);
 }

@@ -792,16 +792,4 @@ mod tests {
             big / small
         );
     }
-    /// Members with their scores (placeholder order: insertion).
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> {
-        self.items.iter().map(|(m, s)| (&m[..], *s))
-    }
-    /// Sets `member`'s score, adding it if missing; returns the previous score.
-    pub fn insert(&mut self, member: &[u8], score: f64, _limits: ()) -> Option<f64> {
-        if let Some(slot) = self.items.iter_mut().find(|(m, _)| m == member) {
-            return Some(std::mem::replace(&mut slot.1, score));
-        }
-        self.items.push((member.to_vec(), score));
-        None
-    }
 }
