@@ -20,10 +20,9 @@ import time
 import pytest
 import redis
 import redis.asyncio
-from redis.exceptions import ResponseError
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 from burner_redis.persistence import CorruptDataError, DataLockedError, PersistenceError
+from redis.exceptions import ResponseError
 
 PYTHONPATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python")
 T0 = 1_700_000_000_000

@@ -39,7 +39,7 @@ class DataLockedError(PersistenceError):
     """Another process (or engine) already has these data files open."""
 
 
-_open_engines: "weakref.WeakSet" = weakref.WeakSet()
+_open_engines: weakref.WeakSet = weakref.WeakSet()
 
 
 def track(engine) -> None:
@@ -51,7 +51,7 @@ def close_engine(engine) -> None:
     """Final save and release of a persistent engine; failures are logged, not raised."""
     try:
         engine.close()
-    except Exception:  # noqa: BLE001 - exit paths must not raise
+    except Exception:
         logger.exception("final save of %r failed", engine)
     _open_engines.discard(engine)
 

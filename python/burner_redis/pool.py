@@ -159,7 +159,7 @@ class BurnerConnectionPool(_PoolBase):
         return await asyncio.get_running_loop().run_in_executor(None, self.engine.save, path)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "BurnerConnectionPool":
+    def from_url(cls, url: str, **kwargs: Any) -> BurnerConnectionPool:
         from .url import pool_kwargs_from_url
 
         return cls(**pool_kwargs_from_url(url, kwargs))
@@ -215,7 +215,7 @@ class BurnerSyncConnectionPool(_PoolBase):
         self.disconnect()
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> "BurnerSyncConnectionPool":
+    def from_url(cls, url: str, **kwargs: Any) -> BurnerSyncConnectionPool:
         from .url import pool_kwargs_from_url
 
         return cls(**pool_kwargs_from_url(url, kwargs))
