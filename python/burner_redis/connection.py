@@ -477,7 +477,11 @@ class BurnerSyncConnection(_SessionMixin, _SyncBase):
         while True:
             seq = w.seq()
             with lock:
-                if self._session is not s or s.readable():
+                if self._session is not s:
+                    # Closed by another thread (PubSub.close() while a worker waits): nothing
+                    # to read, so a stopped PubSubWorkerThread ends quietly.
+                    return False
+                if s.readable():
                     return True
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:

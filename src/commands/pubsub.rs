@@ -492,18 +492,15 @@ pub fn notify_flags_string(flags: u32) -> String {
             (EV_EVICTED, 'e'),
             (EV_STREAM, 't'),
             (EV_MODULE, 'd'),
+            (EV_NEW, 'n'),
         ] {
             if flags & bit != 0 {
                 s.push(c);
             }
         }
     }
-    for (bit, c) in [
-        (EV_NEW, 'n'),
-        (EV_KEYSPACE, 'K'),
-        (EV_KEYEVENT, 'E'),
-        (EV_MISS, 'm'),
-    ] {
+    // Redis prints 'n' only without 'A' (so "An" reads back as "A"); followed here.
+    for (bit, c) in [(EV_KEYSPACE, 'K'), (EV_KEYEVENT, 'E'), (EV_MISS, 'm')] {
         if flags & bit != 0 {
             s.push(c);
         }
