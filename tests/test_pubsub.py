@@ -669,3 +669,39 @@ def test_sync_collected_pubsub_leaves_nothing():
     abandon()
     gc.collect()
     assert r.pubsub_numsub("gone") == [(b"gone", 0)]
+
+
+# --- the socket server front door ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_socket_server_subscriber_gets_inprocess_messages(tmp_path, protocol):
+    e = Engine()
+    if not hasattr(e, "serve"):
+        pytest.skip("socket server not in this build")
+    srv = e.serve(unix_socket=str(tmp_path / "ps.sock"))
+    try:
+        stock = redis.Redis(unix_socket_path=srv.unix_socket, protocol=protocol)
+        p = stock.pubsub()
+        p.subscribe("a", "b")
+        assert [p.get_message(timeout=1)["channel"] for _ in range(2)] == [b"a", b"b"]
+        local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+        assert local.pubsub_numsub("a") == [(b"a", 1)]
+        # Published while the socket client is idle: delivered without it sending anything.
+        for i in range(50):
+            assert local.publish("a", str(i)) == 1
+        got = []
+        while len(got) < 50:
+            m = p.get_message(timeout=2)
+            assert m is not None, f"stalled after {len(got)}"
+            got.append(m["data"])
+        assert got == [str(i).encode() for i in range(50)]
+        p.close()
+        stock.close()
+        for _ in range(100):
+            if local.pubsub_numsub("a") == [(b"a", 0)]:
+                break
+            time.sleep(0.01)
+        assert local.pubsub_numsub("a") == [(b"a", 0)]
+    finally:
+        srv.close()
