@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
+import threading
+import time
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection as _AsyncBase
@@ -21,6 +24,14 @@ from ._wake import wake as _wake
 from .resp import parse_packed
 
 _BLOCKED = _engine.BLOCKED
+_EMPTY = _engine.EMPTY
+
+
+def _deadline_after(now: float, timeout) -> float | None:
+    """Absolute deadline for a read ``timeout`` (None, inf or redis-py's SENTINEL wait forever)."""
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout != math.inf:
+        return now + max(0.0, float(timeout))
+    return None
 
 
 class _Batch(list):
@@ -74,6 +85,21 @@ _DROP = (
 )
 
 
+class _NoLock:
+    """Async connections are used from one loop thread at a time: nothing to serialise."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NOLOCK = _NoLock()
+
+
 def _base_kwargs(kwargs: dict) -> dict:
     kw = {k: v for k, v in kwargs.items() if k not in _DROP}
     kw["parser_class"] = _ParserShim
@@ -90,6 +116,9 @@ class _SessionMixin:
 
     _engine_obj: Any
     _session: Any
+    _waiter: Any = None
+    _io_lock: Any = None
+    _pool_ref: Any = None
 
     def _open_session(self):
         self._session = self._engine_obj.session(
@@ -127,8 +156,30 @@ class _SessionMixin:
     def _drop_session(self):
         s = self._session
         self._session = None
+        self._waiter = None
         if s is not None:
             s.close()
+
+    def _push_waiter(self, s):
+        w = self._waiter
+        if w is None:
+            w = self._waiter = s.push_waiter()
+        return w
+
+    def register_connect_callback(self, callback):
+        # Only PubSub registers connect callbacks: it holds this connection for a long time,
+        # so the pool keeps it weakly (a garbage-collected PubSub then leaves no subscription
+        # behind), and sync access is serialised because a PubSub worker thread may read while
+        # another thread subscribes.
+        super().register_connect_callback(callback)
+        if self._io_lock is None:
+            self._io_lock = self._make_io_lock()
+        pool = self._pool_ref() if self._pool_ref is not None else None
+        if pool is not None:
+            pool._hold_weakly(self)
+
+    def _make_io_lock(self):
+        return _NoLock()
 
     def repr_pieces(self):
         pieces = [("engine", "burner"), ("db", self.db)]
@@ -240,7 +291,11 @@ class BurnerConnection(_SessionMixin, _AsyncBase):
         s = self._session
         if s is None:
             raise RedisConnectionError("Connection closed by server.")
-        r = s.read(disable_decoding)
+        try:
+            r = s.read(disable_decoding)
+        except RedisConnectionError:
+            self._drop_session()
+            raise
         if r is _BLOCKED:
             try:
                 r = await self._wait_blocked(s, disable_decoding)
@@ -248,7 +303,68 @@ class BurnerConnection(_SessionMixin, _AsyncBase):
                 if disconnect_on_error:
                     self._drop_session()
                 raise
+        elif r is _EMPTY or type(r) is tuple:
+            return await self._read_push(s, r, disable_decoding, timeout, push_request, disconnect_on_error)
         return r
+
+    async def _read_push(self, s, r, disable_decoding, timeout, push_request, disconnect_on_error):
+        """Reads on a connection that receives pushes: waits (no polling) for a message, hands
+        RESP3 push frames to the push handler, and returns None when ``timeout`` passes."""
+        loop = asyncio.get_running_loop()
+        deadline = _deadline_after(loop.time(), timeout)
+        w = self._push_waiter(s)
+        while True:
+            if type(r) is tuple:
+                res = await self._handle_push(r[0])
+                if push_request:
+                    self._note_read(loop)
+                    return res
+            elif r is not _EMPTY:
+                self._note_read(loop)
+                return r
+            else:
+                if deadline is not None and loop.time() >= deadline:
+                    return None
+                seq = w.seq()
+                if s.readable():
+                    r = self._read_or_drop(s, disable_decoding)
+                    continue
+                fut = loop.create_future()
+                if w.register(seq, fut, loop):
+                    timer = loop.call_later(deadline - loop.time(), _wake, fut) if deadline is not None else None
+                    try:
+                        await fut
+                    except BaseException:
+                        w.clear()
+                        if disconnect_on_error:
+                            self._drop_session()
+                        raise
+                    finally:
+                        if timer is not None:
+                            timer.cancel()
+                if self._session is not s:
+                    raise RedisConnectionError("Connection closed by server.")
+            r = self._read_or_drop(s, disable_decoding)
+
+    def _read_or_drop(self, s, disable_decoding):
+        try:
+            return s.read(disable_decoding)
+        except RedisConnectionError:
+            self._drop_session()
+            raise
+
+    async def _handle_push(self, msg):
+        handler = self._parser.pubsub_push_handler_func
+        if handler is None:
+            return msg
+        res = handler(msg)
+        if inspect.isawaitable(res):
+            res = await res
+        return res
+
+    def _note_read(self, loop):
+        if self.health_check_interval:
+            self.next_health_check = loop.time() + self.health_check_interval
 
     async def _wait_blocked(self, s, disable_decoding):
         loop = asyncio.get_running_loop()
@@ -319,21 +435,76 @@ class BurnerSyncConnection(_SessionMixin, _SyncBase):
         if s is None:
             self.connect()
             s = self._session
-        s.execute(args)
+        lock = self._io_lock
+        if lock is None:
+            s.execute(args)
+        else:
+            with lock:
+                s.execute(args)
 
     def send_packed_command(self, command, check_health: bool = True) -> None:
         if self._session is None:
             self.connect()
-        self._send_packed(command)
+        lock = self._io_lock
+        if lock is None:
+            self._send_packed(command)
+        else:
+            with lock:
+                self._send_packed(command)
 
-    def can_read(self, timeout: float = 0) -> bool:
-        return False
+    def _make_io_lock(self):
+        return threading.RLock()
+
+    def _drop_session(self):
+        lock = self._io_lock
+        if lock is None:
+            super()._drop_session()
+        else:
+            with lock:
+                super()._drop_session()
+
+    def can_read(self, timeout: float | None = 0) -> bool:
+        """True once a reply or pushed message is waiting; waits up to ``timeout`` seconds (None:
+        forever) with the GIL released, woken by the publisher rather than by polling."""
+        s = self._session
+        if s is None:
+            self.connect()
+            s = self._session
+        deadline = _deadline_after(time.monotonic(), timeout)
+        lock = self._io_lock or _NOLOCK
+        with lock:
+            w = self._push_waiter(s)
+        while True:
+            seq = w.seq()
+            with lock:
+                if self._session is not s:
+                    # Closed by another thread (PubSub.close() while a worker waits): nothing
+                    # to read, so a stopped PubSubWorkerThread ends quietly.
+                    return False
+                if s.readable():
+                    return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            if not w.wait(seq, left):
+                return False
+
+    def _read_locked(self, s, disable_decoding):
+        lock = self._io_lock
+        try:
+            if lock is None:
+                return s.read(disable_decoding)
+            with lock:
+                return s.read(disable_decoding)
+        except RedisConnectionError:
+            self._drop_session()
+            raise
 
     def read_response(self, disable_decoding: bool = False, *, timeout=None, disconnect_on_error: bool = True, push_request: bool = False):
         s = self._session
         if s is None:
             raise RedisConnectionError("Connection closed by server.")
-        r = s.read(disable_decoding)
+        r = self._read_locked(s, disable_decoding)
         if r is _BLOCKED:
             try:
                 r = s.block_wait(disable_decoding)
@@ -341,4 +512,41 @@ class BurnerSyncConnection(_SessionMixin, _SyncBase):
                 if disconnect_on_error:
                     self._drop_session()
                 raise
+        elif r is _EMPTY or type(r) is tuple:
+            return self._read_push(s, r, disable_decoding, timeout, push_request)
         return r
+
+    def _read_push(self, s, r, disable_decoding, timeout, push_request):
+        deadline = _deadline_after(time.monotonic(), timeout)
+        lock = self._io_lock or _NOLOCK
+        with lock:
+            w = self._push_waiter(s)
+        while True:
+            if type(r) is tuple:
+                res = self._handle_push(r[0])
+                if push_request:
+                    self._note_read()
+                    return res
+            elif r is not _EMPTY:
+                self._note_read()
+                return r
+            else:
+                seq = w.seq()
+                with lock:
+                    ready = self._session is not s or s.readable()
+                if not ready:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return None
+                    w.wait(seq, left)
+                if self._session is not s:
+                    raise RedisConnectionError("Connection closed by server.")
+            r = self._read_locked(s, disable_decoding)
+
+    def _handle_push(self, msg):
+        handler = self._parser.pubsub_push_handler_func
+        return msg if handler is None else handler(msg)
+
+    def _note_read(self):
+        if self.health_check_interval:
+            self.next_health_check = time.monotonic() + self.health_check_interval

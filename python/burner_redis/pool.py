@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import Any
 
 from redis._parsers.encoders import Encoder
@@ -70,6 +71,9 @@ class _PoolBase:
         self._encoder = Encoder(encoding, encoding_errors, bool(decode_responses))
         self._available: list = []
         self._in_use: set = set()
+        # Connections held by a PubSub: weakly, so a PubSub dropped without close() lets its
+        # connection (and the engine session's subscriptions) be collected.
+        self._in_use_weak: weakref.WeakSet = weakref.WeakSet()
         self.pid = os.getpid()
         self.cache = None
 
@@ -84,14 +88,21 @@ class _PoolBase:
 
     def set_retry(self, retry) -> None:
         self.connection_kwargs["retry"] = retry
-        for c in list(self._available) + list(self._in_use):
+        for c in list(self._available) + list(self._in_use) + list(self._in_use_weak):
             c.retry = retry
 
     def get_connection_count(self):
         return []
 
     def make_connection(self):
-        return self.connection_class(engine=self.engine, **self.connection_kwargs)
+        conn = self.connection_class(engine=self.engine, **self.connection_kwargs)
+        conn._pool_ref = weakref.ref(self)
+        return conn
+
+    def _hold_weakly(self, conn) -> None:
+        if conn in self._in_use:
+            self._in_use.discard(conn)
+            self._in_use_weak.add(conn)
 
     def _take(self):
         try:
@@ -102,15 +113,16 @@ class _PoolBase:
         return conn
 
     def _give_back(self, conn) -> None:
-        if conn in self._in_use:
+        if conn in self._in_use or conn in self._in_use_weak:
             self._in_use.discard(conn)
+            self._in_use_weak.discard(conn)
             conn._reset_if_dirty()
             self._available.append(conn)
 
     def _disconnect_all(self, inuse_connections: bool = True) -> None:
         conns = list(self._available)
         if inuse_connections:
-            conns += list(self._in_use)
+            conns += list(self._in_use) + list(self._in_use_weak)
         for c in conns:
             c._drop_session()
 
@@ -123,6 +135,7 @@ class _PoolBase:
         self._disconnect_all()
         self._available = []
         self._in_use = set()
+        self._in_use_weak = weakref.WeakSet()
         self.pid = os.getpid()
 
 
@@ -181,6 +194,7 @@ class BurnerSyncConnectionPool(_PoolBase):
                 if self.pid != os.getpid():
                     self._available = []
                     self._in_use = set()
+                    self._in_use_weak = weakref.WeakSet()
                     self.pid = os.getpid()
 
     def get_connection(self, *args: Any, **kwargs: Any):
@@ -195,6 +209,10 @@ class BurnerSyncConnectionPool(_PoolBase):
                     self._in_use.discard(conn)
                 raise
         return conn
+
+    def _hold_weakly(self, conn) -> None:
+        with self._lock:
+            super()._hold_weakly(conn)
 
     def release(self, connection) -> None:
         if self.pid != os.getpid():

@@ -47,7 +47,7 @@ pub fn dispatch(
             "ERR This Redis command is not allowed from script".into(),
         ));
     }
-    if let Some(e) = crate::commands::pubsub::check_subscribed_mode(client, spec) {
+    if let Some(e) = crate::commands::pubsub::check_subscribed_mode(client, spec, &args) {
         return Some(Reply::Error(e.text()));
     }
     // Blocking commands keep their arguments to re-run them when signalled.

@@ -54,9 +54,16 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// `PING [message]`
-fn ping(_ctx: &mut Ctx, mut args: Args) -> CmdResult {
+fn ping(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     if args.remaining() > 1 {
         return Err(CmdError::WrongArity("ping".into()));
+    }
+    // A RESP2 subscriber can only receive arrays, so Redis answers `[pong, message]`.
+    if crate::commands::pubsub::resp2_subscribed(ctx.client) {
+        return Ok(Reply::Array(vec![
+            Reply::bulk(b"pong"),
+            Reply::Bulk(args.next_opt().unwrap_or_default()),
+        ]));
     }
     Ok(match args.next_opt() {
         None => Reply::status("PONG"),

@@ -227,7 +227,11 @@ fn config(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
         for pair in a.chunks(2) {
             let name = String::from_utf8_lossy(&pair[0]).to_lowercase();
-            ctx.store.config.insert(name, pair[1].clone());
+            let value = match crate::commands::pubsub::apply_config(ctx.store, &name, &pair[1]) {
+                Some(canonical) => canonical?,
+                None => pair[1].clone(),
+            };
+            ctx.store.config.insert(name, value);
         }
         return Ok(Reply::ok());
     }

@@ -107,7 +107,10 @@ impl Store {
             pubsub: pubsub::PubSub::default(),
             dirty: 0,
             stats: Stats::default(),
-            config: HashMap::new(),
+            config: pubsub::DEFAULT_CONFIG
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
             started_ms: opts.clock.now_ms(),
             oplog: Default::default(),
             persist: None,

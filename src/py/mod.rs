@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 
 use crate::engine::{Engine, EngineOptions, ManualClock};
 use convert::Decode;
-use session::{BlockedMarker, Session};
+use session::{BlockedMarker, EmptyMarker, PushWaiter, Session};
 
 /// An engine handle; sessions made from the same handle share data.
 #[pyclass(frozen, weakref, name = "Engine", module = "burner_redis._engine")]
@@ -187,5 +187,8 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BlockedMarker>()?;
     m.add_class::<server::PyServer>()?;
     m.add("BLOCKED", session::blocked_marker(m.py())?)?;
+    m.add_class::<EmptyMarker>()?;
+    m.add_class::<PushWaiter>()?;
+    m.add("EMPTY", session::empty_marker(m.py())?)?;
     Ok(())
 }

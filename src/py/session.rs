@@ -14,7 +14,8 @@ use pyo3::types::{PyList, PyTuple};
 
 use super::convert::{command_args, error_instance, reply_to_py, Decode};
 use super::waker::FutureWaker;
-use crate::engine::waker::CondvarWaker;
+use crate::engine::pubsub::{OutboxState, Subscriber};
+use crate::engine::waker::{CondvarWaker, Wakes};
 use crate::engine::{BlockStep, Client, Engine, MutexGuardStore};
 use crate::reply::Reply;
 
@@ -40,6 +41,41 @@ pub fn blocked_marker(py: Python<'_>) -> PyResult<Py<BlockedMarker>> {
         .map(|m| m.clone_ref(py))
 }
 
+/// Marker returned by `read` when nothing is queued on a connection that may receive pushes.
+#[pyclass(frozen, name = "Empty", module = "burner_redis._engine")]
+pub struct EmptyMarker;
+
+static EMPTY: pyo3::sync::PyOnceLock<Py<EmptyMarker>> = pyo3::sync::PyOnceLock::new();
+
+/// The one `Empty` marker object (`burner_redis._engine.EMPTY`).
+pub fn empty_marker(py: Python<'_>) -> PyResult<Py<EmptyMarker>> {
+    EMPTY
+        .get_or_try_init(py, || Py::new(py, EmptyMarker))
+        .map(|m| m.clone_ref(py))
+}
+
+static CONNECTION_ERROR: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// redis-py's `ConnectionError` with `msg` (what a closed socket raises).
+fn connection_error(py: Python<'_>, msg: &str) -> PyErr {
+    match CONNECTION_ERROR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py
+            .import("redis.exceptions")?
+            .getattr("ConnectionError")?
+            .unbind())
+    }) {
+        Ok(cls) => match cls.bind(py).call1((msg,)) {
+            Ok(inst) => PyErr::from_value(inst),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+/// Text of the error a reader gets when its subscription was dropped for being too slow.
+pub const OVERFLOW_MESSAGE: &str =
+    "Connection closed by server: pubsub output buffer limit reached (client-output-buffer-limit pubsub)";
+
 /// One connection's state in the engine.
 #[pyclass(module = "burner_redis._engine")]
 pub struct Session {
@@ -58,6 +94,27 @@ pub fn lock_engine<'a>(py: Python<'_>, engine: &'a Engine) -> MutexGuardStore<'a
         return g;
     }
     py.detach(|| engine.lock())
+}
+
+/// Queues a command's outcome. Runs under the engine lock: messages already in the client's
+/// outbox were published before the reply was made, so they move ahead of it; a reader waiting
+/// on the outbox (another task or thread) is told a reply arrived.
+fn queue_result(
+    queue: &mut VecDeque<Pending>,
+    client: &Client,
+    r: Option<Reply>,
+    wakes: &mut Wakes,
+) {
+    if let Some(sub) = client.pubsub.as_ref() {
+        for p in sub.drain() {
+            queue.push_back(Pending::Ready(p.into_reply(), client.resp));
+        }
+        sub.notify(wakes);
+    }
+    match r {
+        Some(r) => queue.push_back(Pending::Ready(r, client.resp)),
+        None => queue.push_back(Pending::Blocked),
+    }
 }
 
 impl Session {
@@ -90,13 +147,43 @@ impl Session {
                     self.queue.push_back(Pending::Deferred(args));
                     continue;
                 }
-                match self
+                let r = self
                     .engine
-                    .execute_locked(&mut store, &mut self.client, args, &mut env)
-                {
-                    Some(r) => self.queue.push_back(Pending::Ready(r, self.client.resp)),
-                    None => self.queue.push_back(Pending::Blocked),
-                }
+                    .execute_locked(&mut store, &mut self.client, args, &mut env);
+                queue_result(&mut self.queue, &self.client, r, &mut env.wakes);
+            }
+        }
+        env.wakes.run();
+    }
+
+    /// The client's subscriber (created on first use, so a reader can wait before subscribing).
+    fn subscriber(&mut self) -> Arc<Subscriber> {
+        let id = self.client.id;
+        self.client
+            .pubsub
+            .get_or_insert_with(|| Subscriber::new(id))
+            .clone()
+    }
+
+    /// Converts a popped reply; RESP3 push frames come back wrapped in a 1-tuple so the
+    /// connection can hand them to redis-py's push handler.
+    fn convert_ready(&self, py: Python<'_>, r: &Reply, resp: u8, raw: bool) -> PyResult<Py<PyAny>> {
+        let v = self.convert(py, r, resp, raw)?;
+        if resp == 3 && matches!(r, Reply::Push(_)) {
+            return Ok(PyTuple::new(py, [v])?.into_any().unbind());
+        }
+        Ok(v)
+    }
+
+    /// Ends this session's engine client, taking the engine lock by the GIL rule.
+    fn close_client(&mut self, py: Python<'_>) {
+        let mut env = self.engine.env();
+        {
+            let mut store = lock_engine(py, &self.engine);
+            crate::engine::reset_client_state(&mut store, &mut self.client, &mut env);
+            store.clients.remove(&self.client.id);
+            if let Some(sub) = self.client.pubsub.as_ref() {
+                sub.close(&mut env.wakes);
             }
         }
         env.wakes.run();
@@ -146,17 +233,15 @@ impl Session {
             return Ok(());
         }
         let mut env = self.engine.env();
-        let r = {
+        {
             let mut store = lock_engine(py, &self.engine);
-            self.engine
-                .execute_locked(&mut store, &mut self.client, args, &mut env)
-        };
+            let r = self
+                .engine
+                .execute_locked(&mut store, &mut self.client, args, &mut env);
+            queue_result(&mut self.queue, &self.client, r, &mut env.wakes);
+        }
         if !env.wakes.is_empty() {
             env.wakes.run();
-        }
-        match r {
-            Some(r) => self.queue.push_back(Pending::Ready(r, self.client.resp)),
-            None => self.queue.push_back(Pending::Blocked),
         }
         Ok(())
     }
@@ -180,17 +265,13 @@ impl Session {
     fn read(&mut self, py: Python<'_>, disable_decoding: bool) -> PyResult<Py<PyAny>> {
         loop {
             match self.queue.front() {
-                None => {
-                    return Err(PyRuntimeError::new_err(
-                        "no reply pending: read without a command",
-                    ))
-                }
+                None => return self.read_outbox(py, disable_decoding),
                 Some(Pending::Blocked) => return Ok(self.blocked_marker.clone_ref(py).into_any()),
                 Some(Pending::Ready(..)) => {
                     let Some(Pending::Ready(r, resp)) = self.queue.pop_front() else {
                         unreachable!()
                     };
-                    return self.convert(py, &r, resp, disable_decoding);
+                    return self.convert_ready(py, &r, resp, disable_decoding);
                 }
                 Some(Pending::Deferred(_)) => {
                     let Some(Pending::Deferred(args)) = self.queue.pop_front() else {
@@ -198,16 +279,20 @@ impl Session {
                     };
                     // Run it now, in its original place in the queue.
                     let mut env = self.engine.env();
-                    let r = {
+                    {
                         let mut store = lock_engine(py, &self.engine);
-                        self.engine
-                            .execute_locked(&mut store, &mut self.client, args, &mut env)
-                    };
-                    env.wakes.run();
-                    match r {
-                        Some(r) => self.queue.push_front(Pending::Ready(r, self.client.resp)),
-                        None => self.queue.push_front(Pending::Blocked),
+                        let r = self.engine.execute_locked(
+                            &mut store,
+                            &mut self.client,
+                            args,
+                            &mut env,
+                        );
+                        // Queue it in its original place: ahead of the commands deferred after it.
+                        let later = std::mem::take(&mut self.queue);
+                        queue_result(&mut self.queue, &self.client, r, &mut env.wakes);
+                        self.queue.extend(later);
                     }
+                    env.wakes.run();
                 }
             }
         }
@@ -216,6 +301,23 @@ impl Session {
     /// Number of replies not read yet.
     fn pending(&self) -> usize {
         self.queue.len()
+    }
+
+    /// True when `read` would return something now (a reply, a pushed message, or the error of
+    /// a connection the engine closed), as a socket with unread bytes would be readable.
+    fn readable(&self) -> bool {
+        match self.queue.front() {
+            Some(Pending::Blocked) => false,
+            Some(_) => true,
+            None => self.client.pubsub.as_ref().is_some_and(|s| s.has_news()),
+        }
+    }
+
+    /// The object a reader waits on for pushed messages (see `PushWaiter`).
+    fn push_waiter(&mut self) -> PushWaiter {
+        PushWaiter {
+            sub: self.subscriber(),
+        }
     }
 
     /// Async blocking step: installs `fut` (on `event_loop`) as the waker, then retries the
@@ -294,9 +396,18 @@ impl Session {
 
     /// Drops queued replies and all connection state (a disconnect): MULTI, WATCH, blocking,
     /// subscriptions. The session stays usable, like a fresh connection.
-    fn reset(&mut self) {
+    fn reset(&mut self, py: Python<'_>) {
         self.queue.clear();
-        self.engine.reset_client(&mut self.client);
+        let mut env = self.engine.env();
+        {
+            let mut store = lock_engine(py, &self.engine);
+            crate::engine::reset_client_state(&mut store, &mut self.client, &mut env);
+            if let Some(sub) = self.client.pubsub.as_ref() {
+                // A dropped connection loses what it had not read yet.
+                sub.drain();
+            }
+        }
+        env.wakes.run();
     }
 
     /// The protocol replies are shaped for.
@@ -319,12 +430,33 @@ impl Session {
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Closes the session for good.
-    fn close(&mut self) {
+    /// Closes the session for good: drops its subscriptions and wakes a reader waiting on it.
+    fn close(&mut self, py: Python<'_>) {
         if !self.closed {
             self.closed = true;
             self.queue.clear();
-            self.engine.close_client(&mut self.client);
+            self.close_client(py);
+        }
+    }
+}
+
+impl Session {
+    /// `read` with nothing queued: the next pushed message, `Empty`, or the error of a
+    /// subscription the engine dropped.
+    fn read_outbox(&mut self, py: Python<'_>, raw: bool) -> PyResult<Py<PyAny>> {
+        let Some(sub) = self.client.pubsub.as_ref() else {
+            return Err(PyRuntimeError::new_err(
+                "no reply pending: read without a command",
+            ));
+        };
+        if let Some(p) = sub.pop() {
+            let resp = self.client.resp;
+            return self.convert_ready(py, &p.into_reply(), resp, raw);
+        }
+        match sub.state() {
+            OutboxState::Open => Ok(empty_marker(py)?.into_any()),
+            OutboxState::Overflowed => Err(connection_error(py, OVERFLOW_MESSAGE)),
+            OutboxState::Closed => Err(connection_error(py, "Connection closed by server.")),
         }
     }
 }
@@ -332,7 +464,73 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if !self.closed {
-            self.engine.close_client(&mut self.client);
+            // A garbage-collected connection leaves no subscription behind.
+            Python::attach(|py| self.close_client(py));
         }
+    }
+}
+
+/// What a reader waits on for pushed messages, without holding the session: a sync reader
+/// blocks on it with the GIL released while another thread may use the session (redis-py's
+/// PubSub worker thread reads while the main thread subscribes).
+///
+/// Protocol: take `seq()`, check the session (`readable`/`read`), then wait with that `seq`;
+/// any push, reply or close after the check moves the counter, so no wake-up is lost.
+#[pyclass(frozen, name = "PushWaiter", module = "burner_redis._engine")]
+pub struct PushWaiter {
+    sub: Arc<Subscriber>,
+}
+
+#[pymethods]
+impl PushWaiter {
+    /// The change counter.
+    fn seq(&self) -> u64 {
+        self.sub.seq()
+    }
+
+    /// Sync wait until the counter moves past `seq` (True) or `timeout` seconds pass (False;
+    /// None waits forever). Waits with the GIL released; a pending signal (Ctrl-C) raises.
+    #[pyo3(signature = (seq, timeout=None))]
+    fn wait(&self, py: Python<'_>, seq: u64, timeout: Option<f64>) -> PyResult<bool> {
+        let deadline = timeout
+            .and_then(|t| Duration::try_from_secs_f64(t.max(0.0)).ok())
+            .and_then(|d| std::time::Instant::now().checked_add(d));
+        // Wake up now and then only to let Python handle signals.
+        let slice_max = Duration::from_millis(100);
+        loop {
+            let slice = match deadline {
+                None => slice_max,
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Ok(false);
+                    }
+                    left.min(slice_max)
+                }
+            };
+            let sub = self.sub.clone();
+            if py.detach(move || sub.wait_change(seq, slice)) {
+                return Ok(true);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Async wait: resolves `fut` (on `event_loop`) at the next change. Returns False, installing
+    /// nothing, when the counter already moved past `seq`.
+    fn register(&self, seq: u64, fut: Py<PyAny>, event_loop: Py<PyAny>) -> bool {
+        self.sub
+            .set_waker_if_unchanged(seq, Arc::new(FutureWaker::new(fut, event_loop)))
+    }
+
+    /// Forgets a registered future (its read was cancelled or timed out).
+    fn clear(&self) {
+        self.sub.clear_waker();
+    }
+
+    /// Bytes of pushed messages waiting to be read.
+    #[getter]
+    fn buffered_bytes(&self) -> usize {
+        self.sub.buffered_bytes()
     }
 }

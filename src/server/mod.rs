@@ -17,6 +17,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
+use crate::engine::pubsub::OutboxState;
 use crate::engine::waker::Waker;
 use crate::engine::{BlockStep, Client, Engine};
 use crate::reply::Reply;
@@ -236,6 +237,7 @@ async fn handle<S>(
     let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
     let notify = Arc::new(Notify::new());
     let killed = Arc::new(Notify::new());
+    let pushed = Arc::new(Notify::new());
     engine.set_kill_waker(&g.client, Arc::new(NotifyWaker(killed.clone())));
     'conn: loop {
         let mut start = 0;
@@ -253,7 +255,7 @@ async fn handle<S>(
                     let quit = args
                         .first()
                         .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
-                    let reply = match engine.execute(&mut g.client, args) {
+                    let reply = match execute_with_pushes(&engine, &mut g.client, args, &mut out) {
                         Some(r) => r,
                         None => {
                             // Flush what came before, then wait for the blocked command.
@@ -297,15 +299,61 @@ async fn handle<S>(
         if stopped.load(Ordering::SeqCst) || g.client.killed.load(Ordering::Acquire) {
             break;
         }
+        // Pub/sub messages published while idle: send what is buffered, then arm the waker
+        // (the counter taken first means a message in between is not missed).
+        let sub = g.client.pubsub.clone();
+        if let Some(sub) = sub.as_ref() {
+            let seq = sub.seq();
+            let mut sent = false;
+            while let Some(p) = sub.pop() {
+                encode(&p.into_reply(), g.client.resp, &mut out);
+                sent = true;
+            }
+            if sub.state() == OutboxState::Overflowed {
+                break;
+            }
+            if sent {
+                if wr.write_all(&out).await.is_err() {
+                    break;
+                }
+                out.clear();
+                continue;
+            }
+            sub.set_waker_if_unchanged(seq, Arc::new(NotifyWaker(pushed.clone())));
+        }
         tokio::select! {
             r = rd.read_buf(&mut buf) => match r {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             },
             _ = killed.notified() => break,
+            _ = pushed.notified(), if sub.is_some() => {}
         }
     }
     let _ = wr.shutdown().await;
+}
+
+/// Runs one command and encodes, ahead of its reply, the pub/sub messages this client was sent
+/// before it (taken under the engine lock, so nothing published later can jump the reply).
+fn execute_with_pushes(
+    engine: &Engine,
+    client: &mut Client,
+    args: Vec<Vec<u8>>,
+    out: &mut Vec<u8>,
+) -> Option<Reply> {
+    let mut env = engine.env();
+    let r = {
+        let mut store = engine.lock();
+        let r = engine.execute_locked(&mut store, client, args, &mut env);
+        if let Some(sub) = client.pubsub.as_ref() {
+            for p in sub.drain() {
+                encode(&p.into_reply(), client.resp, out);
+            }
+        }
+        r
+    };
+    env.wakes.run();
+    r
 }
 
 /// Waits for a blocked command while still reading the socket (pipelined input is kept in `buf`;
