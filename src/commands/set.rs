@@ -1,7 +1,7 @@
 //! Set commands: SADD, SREM, SMEMBERS, SPOP, SRANDMEMBER, the SINTER/SUNION/SDIFF family,
 //! SINTERCARD, SMOVE, SSCAN, ...
 
-use crate::cmd::args::{eq_kw, parse_i64, parse_i64_opt};
+use crate::cmd::args::{eq_kw, parse_i64_opt};
 use crate::cmd::{flags::*, Args, CommandSpec, Ctx};
 use crate::command;
 use crate::commands::hash::{
@@ -105,10 +105,10 @@ fn spop(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         None => None,
         Some(c) => {
             args.finish()?;
-            let n = parse_i64(&c)?;
-            if n < 0 {
-                return Err(CmdError::err("value is out of range, must be positive"));
-            }
+            // Redis gives the same message for a non-integer count as for a negative one.
+            let n = parse_i64_opt(&c)
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| CmdError::err("value is out of range, must be positive"))?;
             Some(n as u64)
         }
     };
