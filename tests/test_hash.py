@@ -373,3 +373,55 @@ def test_random_hash_sequences(diff, cmds):
     for key in ["h1", "h2"]:
         diff("HGETALL", key)
         diff("HKEYS", key, unordered=True)
+
+
+def keyspace_events(c, ops):
+    """Runs ``ops(c)`` with keyspace notifications on and returns the (event, key) pairs seen."""
+    c.config_set("notify-keyspace-events", "KEA")
+    p = c.pubsub()
+    try:
+        p.psubscribe("__keyevent@*__:*")
+        p.get_message(timeout=1)  # the psubscribe confirmation
+        ops(c)
+        out = []
+        while (m := p.get_message(timeout=0.2)) is not None:
+            if m["type"] == "pmessage":
+                out.append((s(m["channel"]).split(":", 1)[1], s(m["data"])))
+        return out
+    finally:
+        p.close()
+        c.config_set("notify-keyspace-events", "")
+
+
+def _skip_without_notifications(diff):
+    try:
+        diff.burner.config_set("notify-keyspace-events", "KEA")
+        diff.burner.config_set("notify-keyspace-events", "")
+        diff.burner.execute_command("PUBSUB", "NUMPAT")
+    except redis.exceptions.ResponseError as e:
+        pytest.skip(f"keyspace notifications not available on burner yet: {e}")
+
+
+def test_hash_keyspace_events(diff):
+    _skip_without_notifications(diff)
+
+    def ops(c):
+        c.hset("h", "a", "1")
+        c.hsetnx("h", "a", "2")  # no change, no event
+        c.hsetnx("h", "b", "2")
+        c.hincrby("h", "a", 1)
+        c.hincrbyfloat("h", "a", "0.5")
+        c.hdel("h", "zz")  # no change, no event
+        c.hdel("h", "a")
+        c.hdel("h", "b")
+
+    got = diff.call(lambda c: keyspace_events(c, ops))
+    assert got == [
+        ("hset", "h"),
+        ("hset", "h"),
+        ("hincrby", "h"),
+        ("hincrbyfloat", "h"),
+        ("hdel", "h"),
+        ("hdel", "h"),
+        ("del", "h"),
+    ]

@@ -367,3 +367,47 @@ def test_random_set_sequences(diff, cmds):
             pass  # both sides failed alike (diff asserts that)
     for key in ["s1", "s2", "s3"]:
         diff("SMEMBERS", key, unordered=True)
+
+
+def test_set_keyspace_events(diff):
+    from test_hash import _skip_without_notifications, keyspace_events
+
+    _skip_without_notifications(diff)
+
+    def ops(c):
+        c.sadd("s", "a", "b", "c")
+        c.sadd("s", "a")  # no change, no event
+        c.srem("s", "zz")  # no change, no event
+        c.srem("s", "a")
+        c.sadd("t", "x")
+        c.smove("t", "s", "x")
+        c.smove("s", "u", "b")
+        c.sunionstore("d", ["s", "u"])
+        c.sinterstore("d", ["s", "u"])  # empty result deletes d
+        c.sdiffstore("d", ["s", "u"])
+        c.spop("s", 5)
+        c.sadd("v", "1", "2")
+        c.spop("v", 1)
+        c.spop("v", 0)  # no change, no event
+        c.spop("v")
+
+    got = diff.call(lambda c: keyspace_events(c, ops))
+    assert got == [
+        ("sadd", "s"),
+        ("srem", "s"),
+        ("sadd", "t"),
+        ("srem", "t"),
+        ("del", "t"),
+        ("sadd", "s"),
+        ("srem", "s"),
+        ("sadd", "u"),
+        ("sunionstore", "d"),
+        ("del", "d"),
+        ("sdiffstore", "d"),
+        ("spop", "s"),
+        ("del", "s"),
+        ("sadd", "v"),
+        ("spop", "v"),
+        ("spop", "v"),
+        ("del", "v"),
+    ]

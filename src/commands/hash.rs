@@ -27,13 +27,24 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("hexists", 3, READONLY | FAST, 1, 1, 1, hexists),
     command!("hstrlen", 3, READONLY | FAST, 1, 1, 1, hstrlen),
     command!("hincrby", 4, WRITE | DENYOOM | FAST, 1, 1, 1, hincrby),
-    command!("hincrbyfloat", 4, WRITE | DENYOOM | FAST, 1, 1, 1, hincrbyfloat),
+    command!(
+        "hincrbyfloat",
+        4,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        hincrbyfloat
+    ),
     command!("hscan", -3, READONLY, 1, 1, 1, hscan),
     command!("hrandfield", -2, READONLY, 1, 1, 1, hrandfield),
 ];
 
-/// Field/value pairs of HSET and HMSET (an odd count is an arity error, as in Redis).
-fn parse_pairs(mut args: Args) -> Result<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>), CmdError> {
+/// Field/value pairs.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The key and field/value pairs of HSET and HMSET (an odd count is an arity error, as in Redis).
+fn parse_pairs(mut args: Args) -> Result<(Vec<u8>, Pairs), CmdError> {
     let key = args.next_bytes()?;
     if args.remaining() % 2 != 0 {
         return Err(CmdError::WrongArity(args.name.into()));
@@ -93,14 +104,19 @@ fn hsetnx(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn hget(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let field = args.next_bytes()?;
-    Ok(Reply::opt_bulk(ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field))))
+    Ok(Reply::opt_bulk(
+        ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field)),
+    ))
 }
 
 /// `HMGET key field [field ...]`
 fn hmget(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let h = ctx.read::<HashValue>(&key)?;
-    Ok(Reply::Array(args.map(|f| Reply::opt_bulk(h.and_then(|h| h.get(&f)))).collect()))
+    Ok(Reply::Array(
+        args.map(|f| Reply::opt_bulk(h.and_then(|h| h.get(&f))))
+            .collect(),
+    ))
 }
 
 /// `HDEL key field [field ...]`
@@ -130,7 +146,10 @@ fn hdel(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn hgetall(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let pairs = match ctx.read::<HashValue>(&key)? {
-        Some(h) => h.iter().map(|(f, v)| (Reply::bulk(f), Reply::bulk(v))).collect(),
+        Some(h) => h
+            .iter()
+            .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
+            .collect(),
         None => Vec::new(),
     };
     Ok(Reply::Map(pairs))
@@ -140,27 +159,35 @@ fn hgetall(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn hkeys(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let h = ctx.read::<HashValue>(&key)?;
-    Ok(Reply::bulks(h.into_iter().flat_map(|h| h.iter().map(|(f, _)| f))))
+    Ok(Reply::bulks(
+        h.into_iter().flat_map(|h| h.iter().map(|(f, _)| f)),
+    ))
 }
 
 /// `HVALS key`
 fn hvals(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let h = ctx.read::<HashValue>(&key)?;
-    Ok(Reply::bulks(h.into_iter().flat_map(|h| h.iter().map(|(_, v)| v))))
+    Ok(Reply::bulks(
+        h.into_iter().flat_map(|h| h.iter().map(|(_, v)| v)),
+    ))
 }
 
 /// `HLEN key`
 fn hlen(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<HashValue>(&key)?.map_or(0, |h| h.len() as i64)))
+    Ok(Reply::Int(
+        ctx.read::<HashValue>(&key)?.map_or(0, |h| h.len() as i64),
+    ))
 }
 
 /// `HEXISTS key field`
 fn hexists(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let field = args.next_bytes()?;
-    let found = ctx.read::<HashValue>(&key)?.is_some_and(|h| h.contains(&field));
+    let found = ctx
+        .read::<HashValue>(&key)?
+        .is_some_and(|h| h.contains(&field));
     Ok(Reply::Int(found as i64))
 }
 
@@ -168,7 +195,10 @@ fn hexists(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn hstrlen(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let field = args.next_bytes()?;
-    let len = ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field)).map_or(0, |v| v.len());
+    let len = ctx
+        .read::<HashValue>(&key)?
+        .and_then(|h| h.get(&field))
+        .map_or(0, |v| v.len());
     Ok(Reply::Int(len as i64))
 }
 
@@ -182,7 +212,8 @@ fn hincrby(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         None => 0,
     };
     let new = current.checked_add(incr).ok_or(CmdError::Overflow)?;
-    ctx.write_or_create::<HashValue>(&key)?.insert(&field, new.to_string().as_bytes());
+    ctx.write_or_create::<HashValue>(&key)?
+        .insert(&field, new.to_string().as_bytes());
     ctx.touched(&key);
     ctx.notify(EV_HASH, "hincrby", &key);
     Ok(Reply::Int(new))
@@ -200,7 +231,9 @@ fn hincrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         return Err(CmdError::err("value is NaN or Infinity"));
     }
     let current = match ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field)) {
-        Some(v) => LongDouble::parse(v).ok_or_else(|| CmdError::err("hash value is not a float"))?,
+        Some(v) => {
+            LongDouble::parse(v).ok_or_else(|| CmdError::err("hash value is not a float"))?
+        }
         None => LongDouble::ZERO,
     };
     let new = current.add(&incr);
@@ -208,7 +241,8 @@ fn hincrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         return Err(CmdError::err("increment would produce NaN or Infinity"));
     }
     let text = new.to_human();
-    ctx.write_or_create::<HashValue>(&key)?.insert(&field, text.as_bytes());
+    ctx.write_or_create::<HashValue>(&key)?
+        .insert(&field, text.as_bytes());
     ctx.touched(&key);
     ctx.notify(EV_HASH, "hincrbyfloat", &key);
     Ok(Reply::Bulk(text.into_bytes()))
@@ -234,7 +268,10 @@ pub(crate) fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
         if !c.is_ascii_digit() {
             return Err(invalid());
         }
-        v = v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)).ok_or_else(invalid)?;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or_else(invalid)?;
     }
     Ok(if neg { v.wrapping_neg() } else { v })
 }
@@ -250,7 +287,10 @@ pub(crate) struct ScanOptions {
 impl ScanOptions {
     /// Parses `[MATCH pattern] [COUNT count]` in any order, repeated options overriding.
     pub(crate) fn parse(args: &mut Args) -> Result<ScanOptions, CmdError> {
-        let mut opts = ScanOptions { pattern: None, count: 10 };
+        let mut opts = ScanOptions {
+            pattern: None,
+            count: 10,
+        };
         while let Some(opt) = args.next_opt() {
             if args.is_empty() {
                 return Err(CmdError::Syntax);
@@ -272,13 +312,18 @@ impl ScanOptions {
 
     /// True when `item` passes the MATCH filter.
     pub(crate) fn matches(&self, item: &[u8]) -> bool {
-        self.pattern.as_deref().is_none_or(|p| p == b"*" || glob_match(p, item, false))
+        self.pattern
+            .as_deref()
+            .is_none_or(|p| p == b"*" || glob_match(p, item, false))
     }
 }
 
 /// The reply of a SCAN-family command.
 pub(crate) fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
-    Reply::Array(vec![Reply::Bulk(cursor.to_string().into_bytes()), Reply::Array(items)])
+    Reply::Array(vec![
+        Reply::Bulk(cursor.to_string().into_bytes()),
+        Reply::Array(items),
+    ])
 }
 
 /// `HSCAN key cursor [MATCH pattern] [COUNT count]`
@@ -381,7 +426,9 @@ fn hrandfield(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         if count.unsigned_abs() > MAX_RANDOM_REPLY {
             return Err(CmdError::err("value is out of range"));
         }
-        (0..count.unsigned_abs()).map(|_| h.random_index(&mut rng)).collect()
+        (0..count.unsigned_abs())
+            .map(|_| h.random_index(&mut rng))
+            .collect()
     } else if count as u64 >= h.len() as u64 {
         (0..h.len()).collect()
     } else {

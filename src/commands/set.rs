@@ -28,7 +28,15 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("sunionstore", -3, WRITE | DENYOOM, 1, -1, 1, sunionstore),
     command!("sdiff", -2, READONLY, 1, -1, 1, sdiff),
     command!("sdiffstore", -3, WRITE | DENYOOM, 1, -1, 1, sdiffstore),
-    command!("sintercard", -3, READONLY | MOVABLE_KEYS, 0, 0, 0, sintercard),
+    command!(
+        "sintercard",
+        -3,
+        READONLY | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        sintercard
+    ),
     command!("smove", 4, WRITE | FAST, 1, 2, 1, smove),
     command!("sscan", -3, READONLY, 1, 1, 1, sscan),
 ];
@@ -82,20 +90,27 @@ fn smembers(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn sismember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let m = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<SetValue>(&key)?.is_some_and(|s| s.contains(&m)) as i64))
+    Ok(Reply::Int(
+        ctx.read::<SetValue>(&key)?.is_some_and(|s| s.contains(&m)) as i64,
+    ))
 }
 
 /// `SMISMEMBER key member [member ...]`
 fn smismember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let s = ctx.read::<SetValue>(&key)?;
-    Ok(Reply::Array(args.map(|m| Reply::Int(s.is_some_and(|s| s.contains(&m)) as i64)).collect()))
+    Ok(Reply::Array(
+        args.map(|m| Reply::Int(s.is_some_and(|s| s.contains(&m)) as i64))
+            .collect(),
+    ))
 }
 
 /// `SCARD key`
 fn scard(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<SetValue>(&key)?.map_or(0, |s| s.len() as i64)))
+    Ok(Reply::Int(
+        ctx.read::<SetValue>(&key)?.map_or(0, |s| s.len() as i64),
+    ))
 }
 
 /// `SPOP key [count]`
@@ -114,7 +129,11 @@ fn spop(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     };
     let mut rng = rand::thread_rng();
     let Some(s) = ctx.write::<SetValue>(&key)? else {
-        return Ok(if count.is_some() { Reply::Set(Vec::new()) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Set(Vec::new())
+        } else {
+            Reply::Nil
+        });
     };
     let popped: Vec<Box<[u8]>> = match count {
         Some(0) => return Ok(Reply::Set(Vec::new())),
@@ -162,17 +181,24 @@ fn srandmember(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         if count.unsigned_abs() > MAX_RANDOM_REPLY {
             return Err(CmdError::err("value is out of range"));
         }
-        (0..count.unsigned_abs()).map(|_| s.random_index(&mut rng)).collect()
+        (0..count.unsigned_abs())
+            .map(|_| s.random_index(&mut rng))
+            .collect()
     } else if count as u64 >= s.len() as u64 {
         (0..s.len()).collect()
     } else {
         distinct_positions(s.len(), count as usize, &mut rng)
     };
-    Ok(Reply::bulks(positions.into_iter().filter_map(|i| s.get_index(i))))
+    Ok(Reply::bulks(
+        positions.into_iter().filter_map(|i| s.get_index(i)),
+    ))
 }
 
 /// Type-checks (and lazily expires) every key, then borrows the sets; a missing key is `None`.
-fn load_sets<'c>(ctx: &'c mut Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<&'c SetValue>>, CmdError> {
+fn load_sets<'c>(
+    ctx: &'c mut Ctx,
+    keys: &[Vec<u8>],
+) -> Result<Vec<Option<&'c SetValue>>, CmdError> {
     for k in keys {
         ctx.check_type::<SetValue>(k)?;
     }
@@ -312,7 +338,9 @@ fn sintercard(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         .filter(|&n| n >= 1)
         .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))?;
     if numkeys as u64 > args.remaining() as u64 {
-        return Err(CmdError::err("Number of keys can't be greater than number of args"));
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
     }
     let keys: Vec<Vec<u8>> = (0..numkeys).filter_map(|_| args.next_opt()).collect();
     let mut limit = 0usize;
@@ -341,10 +369,14 @@ fn smove(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     }
     ctx.check_type::<SetValue>(&dst)?;
     if src == dst {
-        let found = ctx.read::<SetValue>(&src)?.is_some_and(|s| s.contains(&member));
+        let found = ctx
+            .read::<SetValue>(&src)?
+            .is_some_and(|s| s.contains(&member));
         return Ok(Reply::Int(found as i64));
     }
-    let removed = ctx.write::<SetValue>(&src)?.is_some_and(|s| s.remove(&member));
+    let removed = ctx
+        .write::<SetValue>(&src)?
+        .is_some_and(|s| s.remove(&member));
     if !removed {
         return Ok(Reply::Int(0));
     }

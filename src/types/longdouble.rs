@@ -36,7 +36,10 @@ enum Kind {
 
 impl LongDouble {
     /// Positive zero.
-    pub const ZERO: LongDouble = LongDouble { neg: false, kind: Kind::Zero };
+    pub const ZERO: LongDouble = LongDouble {
+        neg: false,
+        kind: Kind::Zero,
+    };
 
     /// Parses `b` as Redis's `string2ld` does: `strtold` syntax (decimal, hexadecimal, `inf`),
     /// no surrounding space, no NaN, and no overflow or underflow to zero.
@@ -50,7 +53,10 @@ impl LongDouble {
             _ => (false, b),
         };
         if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
-            return Some(LongDouble { neg, kind: Kind::Inf });
+            return Some(LongDouble {
+                neg,
+                kind: Kind::Inf,
+            });
         }
         let v = if body.len() > 2 && body[0] == b'0' && (body[1] | 0x20) == b'x' {
             parse_hex(&body[2..])?
@@ -58,7 +64,10 @@ impl LongDouble {
             parse_decimal(body)?
         };
         match v {
-            Parsed::Zero => Some(LongDouble { neg, kind: Kind::Zero }),
+            Parsed::Zero => Some(LongDouble {
+                neg,
+                kind: Kind::Zero,
+            }),
             Parsed::Value { n, exp2, sticky } => {
                 let kind = round(n, exp2, sticky);
                 // strtold reports ERANGE for overflow and for underflow to zero; string2ld refuses both.
@@ -76,11 +85,20 @@ impl LongDouble {
     pub fn add(&self, other: &LongDouble) -> LongDouble {
         use Kind::*;
         match (self.kind, other.kind) {
-            (Nan, _) | (_, Nan) => LongDouble { neg: false, kind: Nan },
-            (Inf, Inf) if self.neg != other.neg => LongDouble { neg: false, kind: Nan },
+            (Nan, _) | (_, Nan) => LongDouble {
+                neg: false,
+                kind: Nan,
+            },
+            (Inf, Inf) if self.neg != other.neg => LongDouble {
+                neg: false,
+                kind: Nan,
+            },
             (Inf, _) => *self,
             (_, Inf) => *other,
-            (Zero, Zero) => LongDouble { neg: self.neg && other.neg, kind: Zero },
+            (Zero, Zero) => LongDouble {
+                neg: self.neg && other.neg,
+                kind: Zero,
+            },
             (Zero, _) => *other,
             (_, Zero) => *self,
             (Finite { mant: ma, exp: ea }, Finite { mant: mb, exp: eb }) => {
@@ -96,7 +114,10 @@ impl LongDouble {
                         Ordering::Less => (other.neg, b.sub(&a)),
                     }
                 };
-                LongDouble { neg, kind: round(n, e, false) }
+                LongDouble {
+                    neg,
+                    kind: round(n, e, false),
+                }
             }
         }
     }
@@ -106,7 +127,13 @@ impl LongDouble {
     pub fn to_human(&self) -> String {
         let (mant, exp) = match self.kind {
             Kind::Zero => return "0".into(),
-            Kind::Inf => return if self.neg { "-inf".into() } else { "inf".into() },
+            Kind::Inf => {
+                return if self.neg {
+                    "-inf".into()
+                } else {
+                    "inf".into()
+                }
+            }
             Kind::Nan => return "nan".into(),
             Kind::Finite { mant, exp } => (mant, exp),
         };
@@ -205,21 +232,37 @@ fn parse_decimal(b: &[u8]) -> Option<Parsed> {
     // Position of the leading digit decides over/underflow before any big arithmetic.
     let lead = k + digits.len() as i64;
     if lead > 5000 {
-        return Some(Parsed::Value { n: Big::from_u64(1), exp2: MAX_EXP + 100, sticky: false });
+        return Some(Parsed::Value {
+            n: Big::from_u64(1),
+            exp2: MAX_EXP + 100,
+            sticky: false,
+        });
     }
     if lead < -5000 {
         return None;
     }
     let d = Big::from_digits(digits);
     if k >= 0 {
-        return Some(Parsed::Value { n: d.mul(&Big::pow10(k as usize)), exp2: 0, sticky: false });
+        return Some(Parsed::Value {
+            n: d.mul(&Big::pow10(k as usize)),
+            exp2: 0,
+            sticky: false,
+        });
     }
     let den = Big::pow10(k.unsigned_abs() as usize);
     // Scale so the quotient has 66..=67 bits: 64 kept, a round bit and room to spare.
     let s = 67 + den.bit_len() as i64 - d.bit_len() as i64;
-    let (num, den) = if s >= 0 { (d.shl(s as usize), den) } else { (d, den.shl(s.unsigned_abs() as usize)) };
+    let (num, den) = if s >= 0 {
+        (d.shl(s as usize), den)
+    } else {
+        (d, den.shl(s.unsigned_abs() as usize))
+    };
     let (q, rem_nonzero) = num.div_small_quotient(&den);
-    Some(Parsed::Value { n: q, exp2: -(s as i32), sticky: rem_nonzero })
+    Some(Parsed::Value {
+        n: q,
+        exp2: -(s as i32),
+        sticky: rem_nonzero,
+    })
 }
 
 fn parse_hex(b: &[u8]) -> Option<Parsed> {
@@ -277,7 +320,11 @@ fn parse_hex(b: &[u8]) -> Option<Parsed> {
         return Some(Parsed::Zero);
     }
     let exp2 = (exp2 - 4 * frac_digits).clamp(-(1 << 20), 1 << 20) as i32;
-    Some(Parsed::Value { n, exp2, sticky: false })
+    Some(Parsed::Value {
+        n,
+        exp2,
+        sticky: false,
+    })
 }
 
 /// Rounds `n * 2^exp2` (+ sticky) to a long double: 64 significant bits, gradual underflow below
@@ -325,7 +372,10 @@ fn round(n: Big, exp2: i32, sticky: bool) -> Kind {
         mant >>= 1;
         grain += 1;
     }
-    Kind::Finite { mant, exp: grain as i32 }
+    Kind::Finite {
+        mant,
+        exp: grain as i32,
+    }
 }
 
 /// A minimal unsigned big integer (little-endian 32-bit limbs, no trailing zero limbs).
@@ -367,7 +417,11 @@ impl Big {
             return true;
         }
         let part = n % 32;
-        part > 0 && self.0.get(full).is_some_and(|&l| l & ((1u32 << part) - 1) != 0)
+        part > 0
+            && self
+                .0
+                .get(full)
+                .is_some_and(|&l| l & ((1u32 << part) - 1) != 0)
     }
 
     fn low_u64(&self) -> u64 {
@@ -383,7 +437,9 @@ impl Big {
             for &d in chunk {
                 v = v * 10 + d as u32;
             }
-            b = b.mul_small(10u32.pow(chunk.len() as u32)).add(&Big::from_u64(v as u64));
+            b = b
+                .mul_small(10u32.pow(chunk.len() as u32))
+                .add(&Big::from_u64(v as u64));
         }
         b
     }
@@ -431,7 +487,9 @@ impl Big {
         let mut out = Vec::with_capacity(n + 1);
         let mut carry = 0u64;
         for i in 0..n {
-            let v = self.0.get(i).copied().unwrap_or(0) as u64 + o.0.get(i).copied().unwrap_or(0) as u64 + carry;
+            let v = self.0.get(i).copied().unwrap_or(0) as u64
+                + o.0.get(i).copied().unwrap_or(0) as u64
+                + carry;
             out.push(v as u32);
             carry = v >> 32;
         }
@@ -460,7 +518,10 @@ impl Big {
     }
 
     fn cmp(&self, o: &Big) -> Ordering {
-        self.0.len().cmp(&o.0.len()).then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+        self.0
+            .len()
+            .cmp(&o.0.len())
+            .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
     }
 
     fn shl(&self, n: usize) -> Big {
@@ -493,7 +554,11 @@ impl Big {
         let mut out = Vec::with_capacity(src.len());
         for i in 0..src.len() {
             let lo = src[i] >> bits;
-            let hi = if bits == 0 { 0 } else { src.get(i + 1).map_or(0, |&h| h << (32 - bits)) };
+            let hi = if bits == 0 {
+                0
+            } else {
+                src.get(i + 1).map_or(0, |&h| h << (32 - bits))
+            };
             out.push(lo | hi);
         }
         let mut b = Big(out);
@@ -591,10 +656,23 @@ mod tests {
 
     #[test]
     fn parse_follows_string2ld() {
-        for bad in ["", " 1", "1 ", "abc", "1e", "1e+", ".", "-", "nan", "1e5000", "1e-5000", "0x", "1.2.3"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "1e", "1e+", ".", "-", "nan", "1e5000", "1e-5000", "0x", "1.2.3",
+        ] {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad:?}");
         }
-        for good in ["1", "-1.5", "+2", ".5", "5.", "1E3", "inf", "-Infinity", "0e99999", "0x1p3"] {
+        for good in [
+            "1",
+            "-1.5",
+            "+2",
+            ".5",
+            "5.",
+            "1E3",
+            "inf",
+            "-Infinity",
+            "0e99999",
+            "0x1p3",
+        ] {
             assert!(LongDouble::parse(good.as_bytes()).is_some(), "{good:?}");
         }
         assert!(!LongDouble::parse(b"inf").unwrap().is_finite());

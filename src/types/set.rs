@@ -63,7 +63,10 @@ impl SetValue {
         } else {
             SetEncoding::Hashtable
         };
-        SetValue { members: IndexSet::default(), enc }
+        SetValue {
+            members: IndexSet::default(),
+            enc,
+        }
     }
 
     /// Re-chooses the encoding of a set that is still empty (just created), as [`Self::with_hint`].
@@ -96,14 +99,17 @@ impl SetValue {
         match self.enc {
             SetEncoding::Intset => match as_int(m) {
                 Some(_) => {
-                    self.members.insert_sorted_by_key(m.into(), |x| as_int(x).unwrap_or(i64::MAX));
+                    self.members
+                        .insert_sorted_by_key(m.into(), |x| as_int(x).unwrap_or(i64::MAX));
                     if self.members.len() > MAX_INTSET_ENTRIES {
                         self.enc = SetEncoding::Hashtable;
                     }
                     return true;
                 }
                 None => {
-                    self.enc = if self.members.len() < MAX_LISTPACK_ENTRIES && m.len() <= MAX_LISTPACK_VALUE {
+                    self.enc = if self.members.len() < MAX_LISTPACK_ENTRIES
+                        && m.len() <= MAX_LISTPACK_VALUE
+                    {
                         SetEncoding::Listpack
                     } else {
                         SetEncoding::Hashtable
@@ -178,7 +184,9 @@ mod tests {
     use super::*;
 
     fn members(s: &SetValue) -> Vec<String> {
-        s.iter().map(|m| String::from_utf8_lossy(m).into_owned()).collect()
+        s.iter()
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .collect()
     }
 
     #[test]
