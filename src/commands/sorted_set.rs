@@ -1325,7 +1325,7 @@ impl Src<'_> {
         match self {
             Src::Missing => None,
             Src::Z(z) => z.score(m),
-            Src::S(s) => s.members.contains(m).then_some(1.0),
+            Src::S(s) => s.contains(m).then_some(1.0),
         }
     }
     fn for_each(&self, mut f: impl FnMut(&[u8], f64) -> bool) {
@@ -1339,7 +1339,7 @@ impl Src<'_> {
                 }
             }
             Src::S(s) => {
-                for m in s.members.iter() {
+                for m in s.iter() {
                     if !f(m, 1.0) {
                         return;
                     }

@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod list;
+pub mod longdouble;
 pub mod set;
 pub mod stream;
 pub mod string;
