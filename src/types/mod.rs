@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod list;
+pub mod long_double;
 pub mod set;
 pub mod stream;
 pub mod string;
@@ -41,6 +42,51 @@ impl Value {
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
             Value::List(_) => "list",
+            Value::Stream(_) => "stream",
+        }
+    }
+
+    /// OBJECT ENCODING's answer, as Redis 7.2 gives it for the value's type and size (default
+    /// `*-max-listpack-*` / `set-max-intset-entries` settings). Collections are judged by their
+    /// current content; Redis never converts a hashtable or skiplist back, so a collection that
+    /// grew past a limit and shrank again may differ.
+    pub fn encoding(&self) -> &'static str {
+        const LP_ENTRIES: usize = 128;
+        const LP_VALUE: usize = 64;
+        const INTSET_ENTRIES: usize = 512;
+        const LIST_LP_BYTES: usize = 8192;
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::Hash(h) => {
+                let small = h.len() <= LP_ENTRIES && h.map.iter().all(|(f, v)| f.len() <= LP_VALUE && v.len() <= LP_VALUE);
+                if small { "listpack" } else { "hashtable" }
+            }
+            Value::Set(s) => {
+                if s.len() <= INTSET_ENTRIES && s.members.iter().all(|m| crate::cmd::args::parse_i64_opt(m).is_some()) {
+                    "intset"
+                } else if s.len() <= LP_ENTRIES && s.members.iter().all(|m| m.len() <= LP_VALUE) {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
+            }
+            Value::ZSet(z) => {
+                if z.len() <= LP_ENTRIES && z.items.iter().all(|(m, _)| m.len() <= LP_VALUE) { "listpack" } else { "skiplist" }
+            }
+            Value::List(l) => {
+                // Listpack size: header and end byte, then per entry its encoding byte(s), data
+                // and back-length.
+                let bytes: usize = 7 + l
+                    .items
+                    .iter()
+                    .map(|e| {
+                        let head = if e.len() < 64 { 1 } else if e.len() < 4096 { 2 } else { 5 };
+                        let back = match head + e.len() { n if n < 128 => 1, n if n < 16384 => 2, _ => 3 };
+                        head + e.len() + back
+                    })
+                    .sum::<usize>();
+                if bytes <= LIST_LP_BYTES { "listpack" } else { "quicklist" }
+            }
             Value::Stream(_) => "stream",
         }
     }
