@@ -80,38 +80,34 @@ fn keys(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let db = ctx.db();
     let out: Vec<Reply> = db
         .iter()
-        .filter(|(k, _)| !db.is_expired(k, now) && (all || crate::glob::glob_match(&pattern, k, false)))
+        .filter(|(k, _)| {
+            !db.is_expired(k, now) && (all || crate::glob::glob_match(&pattern, k, false))
+        })
         .map(|(k, _)| Reply::bulk(k))
         .collect();
     Ok(Reply::Array(out))
 }
 
-/// Parses a SCAN cursor as Redis's `string2ull` does: a plain integer (not negative) or anything
-/// `strtoull` reads in full without overflow (leading spaces, `+`, and `-` with wrap-around).
+/// Parses a SCAN cursor as Redis 7.2 does (`strtoul` read in full): no leading space, an
+/// optional sign (`-1` wraps around to the largest cursor), no overflow; the empty string is 0.
 pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
     let invalid = || CmdError::err("invalid cursor");
-    if let Some(v) = crate::cmd::args::parse_i64_opt(b) {
-        return u64::try_from(v).map_err(|_| invalid());
-    }
-    let mut s = b;
-    while let Some((&c, rest)) = s.split_first() {
-        if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-            s = rest;
-        } else {
-            break;
-        }
-    }
-    let (neg, digits) = match s.split_first() {
+    let (neg, digits) = match b.split_first() {
+        None => return Ok(0),
+        Some((b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c, _)) => return Err(invalid()),
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
-        _ => (false, s),
+        Some(_) => (false, b),
     };
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(invalid());
     }
     let mut v: u64 = 0;
     for &d in digits {
-        v = v.checked_mul(10).and_then(|v| v.checked_add((d - b'0') as u64)).ok_or_else(invalid)?;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
     }
     Ok(if neg { v.wrapping_neg() } else { v })
 }
@@ -124,7 +120,11 @@ struct ScanOptions {
 }
 
 fn parse_scan_options(args: &mut Args) -> Result<ScanOptions, CmdError> {
-    let mut o = ScanOptions { count: 10, pattern: None, type_name: None };
+    let mut o = ScanOptions {
+        count: 10,
+        pattern: None,
+        type_name: None,
+    };
     while let Some(opt) = args.next_opt() {
         let has_value = args.peek().is_some();
         if eq_kw(&opt, "COUNT") && has_value {
@@ -149,13 +149,21 @@ fn scan(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let cursor = parse_cursor(&args.next_bytes()?)?;
     let o = parse_scan_options(&mut args)?;
     let mut found: Vec<(Vec<u8>, &'static str)> = Vec::new();
-    let next = ctx.db().scan(cursor, o.count, |k, v| found.push((k.to_vec(), v.type_name())));
+    let next = ctx.db().scan(cursor, o.count, |k, v| {
+        found.push((k.to_vec(), v.type_name()))
+    });
     let mut out = Vec::with_capacity(found.len());
     for (k, t) in found {
-        if o.pattern.as_ref().is_some_and(|p| !crate::glob::glob_match(p, &k, false)) {
+        if o.pattern
+            .as_ref()
+            .is_some_and(|p| !crate::glob::glob_match(p, &k, false))
+        {
             continue;
         }
-        if o.type_name.as_ref().is_some_and(|want| !want.eq_ignore_ascii_case(t.as_bytes())) {
+        if o.type_name
+            .as_ref()
+            .is_some_and(|want| !want.eq_ignore_ascii_case(t.as_bytes()))
+        {
             continue;
         }
         if ctx.expire_if_needed(&k) {
@@ -163,7 +171,10 @@ fn scan(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
         out.push(Reply::Bulk(k));
     }
-    Ok(Reply::Array(vec![Reply::Bulk(next.to_string().into_bytes()), Reply::Array(out)]))
+    Ok(Reply::Array(vec![
+        Reply::Bulk(next.to_string().into_bytes()),
+        Reply::Array(out),
+    ]))
 }
 
 /// `RANDOMKEY`
@@ -250,14 +261,21 @@ fn parse_expire_flags(args: &mut Args) -> Result<ExpireFlags, CmdError> {
         } else if eq_kw(&opt, "LT") {
             f.lt = true;
         } else {
-            return Err(CmdError::err(format!("Unsupported option {}", String::from_utf8_lossy(&opt))));
+            return Err(CmdError::err(format!(
+                "Unsupported option {}",
+                String::from_utf8_lossy(&opt)
+            )));
         }
     }
     if f.nx && (f.xx || f.gt || f.lt) {
-        return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if f.gt && f.lt {
-        return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+        return Err(CmdError::err(
+            "GT and LT options at the same time are not compatible",
+        ));
     }
     Ok(f)
 }
@@ -271,7 +289,11 @@ fn expire_generic(ctx: &mut Ctx, mut args: Args, relative: bool, secs: bool) -> 
     let when = parse_i64(&when)?;
     let name = ctx.spec.name;
     let invalid = || CmdError::InvalidExpire(name.into());
-    let when = if secs { when.checked_mul(1000).ok_or_else(invalid)? } else { when };
+    let when = if secs {
+        when.checked_mul(1000).ok_or_else(invalid)?
+    } else {
+        when
+    };
     let base = if relative { ctx.now_ms() } else { 0 };
     let when = when.checked_add(base).ok_or_else(invalid)?;
     if !ctx.exists(&key) {
@@ -323,7 +345,9 @@ fn ttl_generic(ctx: &mut Ctx, mut args: Args, f: impl Fn(i64, i64) -> i64) -> Cm
         return Ok(Reply::Int(-2));
     }
     let now = ctx.now_ms();
-    Ok(Reply::Int(ctx.db().expiry(&key).map_or(-1, |at| f(at, now))))
+    Ok(Reply::Int(
+        ctx.db().expiry(&key).map_or(-1, |at| f(at, now)),
+    ))
 }
 
 /// `TTL key` (seconds, rounded to nearest as Redis does)
@@ -336,9 +360,9 @@ fn pttl(ctx: &mut Ctx, args: Args) -> CmdResult {
     ttl_generic(ctx, args, |at, now| (at - now).max(0))
 }
 
-/// `EXPIRETIME key`
+/// `EXPIRETIME key` (rounded without overflow, also for times near the largest one)
 fn expiretime(ctx: &mut Ctx, args: Args) -> CmdResult {
-    ttl_generic(ctx, args, |at, _| (at + 500) / 1000)
+    ttl_generic(ctx, args, |at, _| ((at as i128 + 500) / 1000) as i64)
 }
 
 /// `PEXPIRETIME key`
@@ -359,8 +383,13 @@ fn persist(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 
 /// A database index argument as COPY and MOVE take it (a C int, then range-checked).
 fn parse_db_index(ctx: &Ctx, b: &[u8]) -> Result<usize, CmdError> {
-    let i = i32::try_from(parse_i64(b)?).map_err(|_| CmdError::NotInteger)?;
-    usize::try_from(i).ok().filter(|&i| i < ctx.store.dbs.len()).ok_or(CmdError::DbIndexOutOfRange)
+    let i = i32::try_from(parse_i64(b)?).map_err(|_| {
+        CmdError::err("value is out of range, value must between -2147483648 and 2147483647")
+    })?;
+    usize::try_from(i)
+        .ok()
+        .filter(|&i| i < ctx.store.dbs.len())
+        .ok_or(CmdError::DbIndexOutOfRange)
 }
 
 /// Lazy expiry for a key of another database.
@@ -467,14 +496,22 @@ fn object(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         "help" => 0,
         "encoding" | "refcount" | "idletime" | "freq" => 1,
         _ => {
-            return Err(CmdError::UnknownSubcommand { cmd: "object".into(), sub: String::from_utf8_lossy(&sub).into() })
+            return Err(CmdError::UnknownSubcommand {
+                cmd: "object".into(),
+                sub: String::from_utf8_lossy(&sub).into(),
+            })
         }
     };
     if args.remaining() != arity {
         return Err(CmdError::WrongArity(format!("object|{sub_name}")));
     }
     if sub_name == "help" {
-        return Ok(Reply::Array(OBJECT_HELP.iter().map(|l| Reply::Status(Cow::Borrowed(*l))).collect()));
+        return Ok(Reply::Array(
+            OBJECT_HELP
+                .iter()
+                .map(|l| Reply::Status(Cow::Borrowed(*l)))
+                .collect(),
+        ));
     }
     let key = args.next_bytes()?;
     let Some(v) = ctx.lookup(&key) else {
@@ -503,12 +540,13 @@ mod tests {
     fn cursors_parse_like_string2ull() {
         assert_eq!(parse_cursor(b"0"), Ok(0));
         assert_eq!(parse_cursor(b"42"), Ok(42));
-        assert!(parse_cursor(b"-1").is_err());
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_cursor(b"+7"), Ok(7));
-        assert_eq!(parse_cursor(b" 7"), Ok(7));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert!(parse_cursor(b" 7").is_err());
+        assert!(parse_cursor(b"+").is_err());
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
         assert!(parse_cursor(b"18446744073709551616").is_err());
         assert!(parse_cursor(b"abc").is_err());
-        assert!(parse_cursor(b"").is_err());
     }
 }

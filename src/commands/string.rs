@@ -28,7 +28,15 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("decr", 2, WRITE | DENYOOM | FAST, 1, 1, 1, decr),
     command!("incrby", 3, WRITE | DENYOOM | FAST, 1, 1, 1, incrby),
     command!("decrby", 3, WRITE | DENYOOM | FAST, 1, 1, 1, decrby),
-    command!("incrbyfloat", 3, WRITE | DENYOOM | FAST, 1, 1, 1, incrbyfloat),
+    command!(
+        "incrbyfloat",
+        3,
+        WRITE | DENYOOM | FAST,
+        1,
+        1,
+        1,
+        incrbyfloat
+    ),
     command!("append", 3, WRITE | DENYOOM, 1, 1, 1, append),
     command!("strlen", 2, READONLY | FAST, 1, 1, 1, strlen),
     command!("getrange", 4, READONLY, 1, 1, 1, getrange),
@@ -65,7 +73,11 @@ impl ExpireArg {
         if v <= 0 {
             return Err(invalid());
         }
-        let ms = if secs { v.checked_mul(1000).ok_or_else(invalid)? } else { v };
+        let ms = if secs {
+            v.checked_mul(1000).ok_or_else(invalid)?
+        } else {
+            v
+        };
         let ms = match self.kind {
             ExpireKind::Ex | ExpireKind::Px => ms.checked_add(now_ms).ok_or_else(invalid)?,
             ExpireKind::ExAt | ExpireKind::PxAt => ms,
@@ -93,7 +105,12 @@ struct SetOptions {
 
 impl SetOptions {
     fn plain() -> SetOptions {
-        SetOptions { cond: Cond::Always, get: false, keep_ttl: false, expire: None }
+        SetOptions {
+            cond: Cond::Always,
+            get: false,
+            keep_ttl: false,
+            expire: None,
+        }
     }
 }
 
@@ -135,7 +152,10 @@ fn parse_set_options(args: &mut Args, which: OptFor) -> Result<(SetOptions, bool
             if o.keep_ttl || persist || other_kind || args.peek().is_none() {
                 return Err(CmdError::Syntax);
             }
-            o.expire = Some(ExpireArg { kind, value: args.next_bytes()? });
+            o.expire = Some(ExpireArg {
+                kind,
+                value: args.next_bytes()?,
+            });
         } else if is_set && eq_kw(&opt, "NX") && o.cond != Cond::IfExists {
             o.cond = Cond::IfMissing;
         } else if is_set && eq_kw(&opt, "XX") && o.cond != Cond::IfMissing {
@@ -162,12 +182,21 @@ struct SetOutcome {
 }
 
 /// The one implementation behind SET, SETNX, SETEX, PSETEX and GETSET.
-fn set_generic(ctx: &mut Ctx, key: &[u8], val: Vec<u8>, o: &SetOptions) -> Result<SetOutcome, CmdError> {
+fn set_generic(
+    ctx: &mut Ctx,
+    key: &[u8],
+    val: Vec<u8>,
+    o: &SetOptions,
+) -> Result<SetOutcome, CmdError> {
     let at = match &o.expire {
         Some(e) => Some(e.resolve(ctx.now_ms(), ctx.spec.name)?),
         None => None,
     };
-    let old = if o.get { Some(ctx.read::<StrValue>(key)?.map(|v| v.to_bytes())) } else { None };
+    let old = if o.get {
+        Some(ctx.read::<StrValue>(key)?.map(|v| v.to_bytes()))
+    } else {
+        None
+    };
     let found = ctx.exists(key);
     if (o.cond == Cond::IfMissing && found) || (o.cond == Cond::IfExists && !found) {
         return Ok(SetOutcome { stored: false, old });
@@ -214,7 +243,10 @@ fn set(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn setnx(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let val = args.next_bytes()?;
-    let o = SetOptions { cond: Cond::IfMissing, ..SetOptions::plain() };
+    let o = SetOptions {
+        cond: Cond::IfMissing,
+        ..SetOptions::plain()
+    };
     let out = set_generic(ctx, &key, val, &o)?;
     Ok(Reply::Int(out.stored as i64))
 }
@@ -233,7 +265,10 @@ fn setex_generic(ctx: &mut Ctx, mut args: Args, kind: ExpireKind) -> CmdResult {
     let key = args.next_bytes()?;
     let ttl = args.next_bytes()?;
     let val = args.next_bytes()?;
-    let o = SetOptions { expire: Some(ExpireArg { kind, value: ttl }), ..SetOptions::plain() };
+    let o = SetOptions {
+        expire: Some(ExpireArg { kind, value: ttl }),
+        ..SetOptions::plain()
+    };
     set_generic(ctx, &key, val, &o)?;
     Ok(Reply::ok())
 }
@@ -242,7 +277,10 @@ fn setex_generic(ctx: &mut Ctx, mut args: Args, kind: ExpireKind) -> CmdResult {
 fn getset(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let val = args.next_bytes()?;
-    let o = SetOptions { get: true, ..SetOptions::plain() };
+    let o = SetOptions {
+        get: true,
+        ..SetOptions::plain()
+    };
     let out = set_generic(ctx, &key, val, &o)?;
     Ok(Reply::opt_bulk(out.old.flatten().as_deref()))
 }
@@ -263,7 +301,10 @@ fn getdel(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn getex(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let (o, persist) = parse_set_options(&mut args, OptFor::GetEx)?;
-    let o = GetExOptions { persist, expire: o.expire };
+    let o = GetExOptions {
+        persist,
+        expire: o.expire,
+    };
     // Unlike SET, GETEX looks the key up before it checks the expiry value.
     let Some(v) = ctx.read::<StrValue>(&key)?.map(|v| v.to_bytes()) else {
         return Ok(Reply::Nil);
@@ -272,7 +313,10 @@ fn getex(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         Some(e) => Some(e.resolve(ctx.now_ms(), "getex")?),
         None => None,
     };
-    let absolute = o.expire.as_ref().is_some_and(|e| matches!(e.kind, ExpireKind::ExAt | ExpireKind::PxAt));
+    let absolute = o
+        .expire
+        .as_ref()
+        .is_some_and(|e| matches!(e.kind, ExpireKind::ExAt | ExpireKind::PxAt));
     match at {
         Some(at) if absolute && at <= ctx.now_ms() => {
             ctx.delete(&key);
@@ -283,11 +327,9 @@ fn getex(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             ctx.touched(&key);
             ctx.notify(EV_GENERIC, "expire", &key);
         }
-        None if o.persist => {
-            if ctx.db().persist(&key) {
-                ctx.touched(&key);
-                ctx.notify(EV_GENERIC, "persist", &key);
-            }
+        None if o.persist && ctx.db().persist(&key) => {
+            ctx.touched(&key);
+            ctx.notify(EV_GENERIC, "persist", &key);
         }
         None => {}
     }
@@ -306,8 +348,11 @@ fn mget(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(Reply::Array(out))
 }
 
+/// Key/value pairs of MSET and MSETNX.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Splits MSET/MSETNX arguments into pairs (an odd count is a wrong-arity error).
-fn pairs(mut args: Args) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CmdError> {
+fn pairs(mut args: Args) -> Result<Pairs, CmdError> {
     if args.remaining() % 2 != 0 {
         return Err(CmdError::WrongArity(args.name.into()));
     }
@@ -319,7 +364,7 @@ fn pairs(mut args: Args) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CmdError> {
     Ok(out)
 }
 
-fn store_pairs(ctx: &mut Ctx, pairs: Vec<(Vec<u8>, Vec<u8>)>) {
+fn store_pairs(ctx: &mut Ctx, pairs: Pairs) {
     for (k, v) in pairs {
         ctx.db().set(&k, Value::Str(StrValue::from_bytes(v)));
         ctx.touched(&k);
@@ -352,7 +397,10 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         Some(v) => Some(v.as_i64().ok_or(CmdError::NotInteger)?),
         None => None,
     };
-    let new = current.unwrap_or(0).checked_add(by).ok_or(CmdError::Overflow)?;
+    let new = current
+        .unwrap_or(0)
+        .checked_add(by)
+        .ok_or(CmdError::Overflow)?;
     match ctx.write::<StrValue>(key)? {
         Some(v) => *v = StrValue::Int(new),
         None => ctx.db().set(key, Value::Str(StrValue::Int(new))),
@@ -385,7 +433,9 @@ fn incrby(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn decrby(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let by = args.next_i64()?;
-    let by = by.checked_neg().ok_or_else(|| CmdError::err("decrement would overflow"))?;
+    let by = by
+        .checked_neg()
+        .ok_or_else(|| CmdError::err("decrement would overflow"))?;
     incr_by(ctx, &key, by)
 }
 
@@ -413,7 +463,9 @@ fn incrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn check_string_length(size: u64, append: u64) -> Result<(), CmdError> {
     match size.checked_add(append) {
         Some(total) if total <= MAX_STRING_LEN => Ok(()),
-        _ => Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)")),
+        _ => Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        )),
     }
 }
 
@@ -442,7 +494,9 @@ fn append(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 /// `STRLEN key`
 fn strlen(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<StrValue>(&key)?.map_or(0, |v| v.len() as i64)))
+    Ok(Reply::Int(
+        ctx.read::<StrValue>(&key)?.map_or(0, |v| v.len() as i64),
+    ))
 }
 
 /// `GETRANGE key start end` (and its old name `SUBSTR key start end`)
@@ -453,7 +507,9 @@ fn getrange(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let Some(v) = ctx.read::<StrValue>(&key)? else {
         return Ok(Reply::Bulk(Vec::new()));
     };
-    Ok(Reply::Bulk(v.with_bytes(|b| byte_range(b, start, end).to_vec())))
+    Ok(Reply::Bulk(
+        v.with_bytes(|b| byte_range(b, start, end).to_vec()),
+    ))
 }
 
 /// The bytes GETRANGE returns: negative indexes count from the end, both ends are clamped.
@@ -462,8 +518,16 @@ fn byte_range(b: &[u8], start: i64, end: i64) -> &[u8] {
     if (start < 0 && end < 0 && start > end) || len == 0 {
         return &[];
     }
-    let start = if start < 0 { (len + start).max(0) } else { start };
-    let end = if end < 0 { (len + end).max(0) } else { end.min(len - 1) };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let end = if end < 0 {
+        (len + end).max(0)
+    } else {
+        end.min(len - 1)
+    };
     if start > end {
         return &[];
     }
@@ -537,7 +601,12 @@ fn lcs(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         Some(Value::Str(s)) => s.to_bytes(),
         Some(_) => return Err(wrong),
     };
-    let mut o = LcsOptions { len: false, idx: false, min_match_len: 0, with_match_len: false };
+    let mut o = LcsOptions {
+        len: false,
+        idx: false,
+        min_match_len: 0,
+        with_match_len: false,
+    };
     while let Some(opt) = args.next_opt() {
         if eq_kw(&opt, "IDX") {
             o.idx = true;
@@ -552,7 +621,9 @@ fn lcs(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
     }
     if o.idx && o.len {
-        return Err(CmdError::err("If you want both the length and indexes, please just use IDX."));
+        return Err(CmdError::err(
+            "If you want both the length and indexes, please just use IDX.",
+        ));
     }
     let cells = (a.len() as u64 + 1).saturating_mul(b.len() as u64 + 1);
     if cells.saturating_mul(4) > MAX_STRING_LEN {
@@ -659,7 +730,15 @@ mod tests {
 
     #[test]
     fn lcs_finds_the_common_subsequence() {
-        let o = LcsOptions { len: false, idx: false, min_match_len: 0, with_match_len: false };
-        assert_eq!(lcs_reply(b"ohmytext", b"mynewtext", &o), Reply::Bulk(b"mytext".to_vec()));
+        let o = LcsOptions {
+            len: false,
+            idx: false,
+            min_match_len: 0,
+            with_match_len: false,
+        };
+        assert_eq!(
+            lcs_reply(b"ohmytext", b"mynewtext", &o),
+            Reply::Bulk(b"mytext".to_vec())
+        );
     }
 }

@@ -65,14 +65,22 @@ struct Ext {
 }
 
 impl Ext {
-    const ZERO: Ext = Ext { neg: false, mant: 0, exp: 0 };
+    const ZERO: Ext = Ext {
+        neg: false,
+        mant: 0,
+        exp: 0,
+    };
 
     /// Rounds `(-1)^neg * big * 2^exp` (plus a nonzero fraction below `big`'s last bit when
     /// `sticky`) to 64 significant bits, ties to even. None on overflow; underflow gives zero.
     fn round(neg: bool, big: &Big, exp: i64, sticky: bool) -> Option<Ext> {
         let n = big.bitlen() as i64;
         if n == 0 {
-            return Some(Ext { neg, mant: 0, exp: 0 });
+            return Some(Ext {
+                neg,
+                mant: 0,
+                exp: 0,
+            });
         }
         let (mant, exp) = if n <= 64 {
             let shift = 64 - n;
@@ -99,7 +107,11 @@ impl Ext {
             return None;
         }
         if exp + 64 < MIN_EXP2 {
-            return Some(Ext { neg, mant: 0, exp: 0 });
+            return Some(Ext {
+                neg,
+                mant: 0,
+                exp: 0,
+            });
         }
         Some(Ext { neg, mant, exp })
     }
@@ -111,13 +123,24 @@ impl Ext {
             return Ext::ZERO;
         }
         let lz = m.leading_zeros() as i64;
-        Ext { neg, mant: m << lz, exp: -lz }
+        Ext {
+            neg,
+            mant: m << lz,
+            exp: -lz,
+        }
     }
 
     /// The correctly rounded sum; None when it overflows to infinity.
     fn add(&self, other: &Ext) -> Option<Ext> {
         if self.mant == 0 {
-            return Some(if other.mant == 0 { Ext { neg: self.neg && other.neg, ..Ext::ZERO } } else { *other });
+            return Some(if other.mant == 0 {
+                Ext {
+                    neg: self.neg && other.neg,
+                    ..Ext::ZERO
+                }
+            } else {
+                *other
+            });
         }
         if other.mant == 0 {
             return Some(*self);
@@ -190,7 +213,10 @@ fn parse(text: &[u8]) -> Option<Num> {
     if matches!(text[0], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
         return None;
     }
-    if let Ok(i) = std::str::from_utf8(text).map_err(|_| ()).and_then(|s| s.parse::<i64>().map_err(|_| ())) {
+    if let Ok(i) = std::str::from_utf8(text)
+        .map_err(|_| ())
+        .and_then(|s| s.parse::<i64>().map_err(|_| ()))
+    {
         // Fast path for plain integers (Rust accepts a leading '+', as strtold does).
         return Some(Num::Finite(Ext::from_i64(i)));
     }
@@ -307,7 +333,9 @@ impl Big {
             for &d in chunk {
                 v = v * 10 + d as u32;
             }
-            b = b.mul_small(10u32.pow(chunk.len() as u32)).add(&Big::from_u64(v as u64));
+            b = b
+                .mul_small(10u32.pow(chunk.len() as u32))
+                .add(&Big::from_u64(v as u64));
         }
         b
     }
@@ -330,7 +358,9 @@ impl Big {
     }
 
     fn bit(&self, i: usize) -> bool {
-        self.0.get(i / 32).is_some_and(|&l| (l >> (i % 32)) & 1 == 1)
+        self.0
+            .get(i / 32)
+            .is_some_and(|&l| (l >> (i % 32)) & 1 == 1)
     }
 
     /// True when any bit below position `i` is set.
@@ -340,7 +370,11 @@ impl Big {
             return true;
         }
         let bits = i % 32;
-        bits > 0 && self.0.get(limbs).is_some_and(|&l| l & ((1u32 << bits) - 1) != 0)
+        bits > 0
+            && self
+                .0
+                .get(limbs)
+                .is_some_and(|&l| l & ((1u32 << bits) - 1) != 0)
     }
 
     fn low_u64(&self) -> u64 {
@@ -378,7 +412,11 @@ impl Big {
         let src = &self.0[limbs..];
         let mut out = Vec::with_capacity(src.len());
         for (i, &l) in src.iter().enumerate() {
-            let hi = if bits == 0 { 0 } else { src.get(i + 1).map_or(0, |&h| h << (32 - bits)) };
+            let hi = if bits == 0 {
+                0
+            } else {
+                src.get(i + 1).map_or(0, |&h| h << (32 - bits))
+            };
             out.push((l >> bits) | hi);
         }
         let mut b = Big(out);
@@ -391,7 +429,9 @@ impl Big {
         let mut out = Vec::with_capacity(n + 1);
         let mut carry = 0u64;
         for i in 0..n {
-            let s = self.0.get(i).copied().unwrap_or(0) as u64 + other.0.get(i).copied().unwrap_or(0) as u64 + carry;
+            let s = self.0.get(i).copied().unwrap_or(0) as u64
+                + other.0.get(i).copied().unwrap_or(0) as u64
+                + carry;
             out.push(s as u32);
             carry = s >> 32;
         }
@@ -422,7 +462,10 @@ impl Big {
     }
 
     fn cmp(&self, other: &Big) -> Ordering {
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
+        self.0
+            .len()
+            .cmp(&other.0.len())
+            .then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
     }
 
     fn mul_small(&self, m: u32) -> Big {
@@ -522,8 +565,14 @@ mod tests {
         assert_eq!(add(Some("-0"), "-0").unwrap(), "0");
         assert_eq!(add(Some("1"), "-1.5").unwrap(), "-0.5");
         assert_eq!(add(None, "0.0000000000000000001").unwrap(), "0");
-        assert_eq!(add(None, "1.23456789012345678901").unwrap(), "1.23456789012345679");
-        assert_eq!(add(Some("9223372036854775807"), "1").unwrap(), "9223372036854775808");
+        assert_eq!(
+            add(None, "1.23456789012345678901").unwrap(),
+            "1.23456789012345679"
+        );
+        assert_eq!(
+            add(Some("9223372036854775807"), "1").unwrap(),
+            "9223372036854775808"
+        );
     }
 
     #[test]
@@ -536,7 +585,10 @@ mod tests {
         assert_eq!(add(None, "1e5000"), Err(FloatError::NotFloat));
         assert_eq!(add(None, "1e-5000"), Err(FloatError::NotFloat));
         assert_eq!(add(None, "inf"), Err(FloatError::NanOrInfinity));
-        assert_eq!(add(Some("1e4932"), "1e4932"), Err(FloatError::NanOrInfinity));
+        assert_eq!(
+            add(Some("1e4932"), "1e4932"),
+            Err(FloatError::NanOrInfinity)
+        );
         assert!(is_valid_float(b"+.5"));
         assert!(is_valid_float(b"5."));
         assert!(!is_valid_float(b"."));

@@ -58,11 +58,22 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::Hash(h) => {
-                let small = h.len() <= LP_ENTRIES && h.map.iter().all(|(f, v)| f.len() <= LP_VALUE && v.len() <= LP_VALUE);
-                if small { "listpack" } else { "hashtable" }
+                let small = h.len() <= LP_ENTRIES
+                    && h.map
+                        .iter()
+                        .all(|(f, v)| f.len() <= LP_VALUE && v.len() <= LP_VALUE);
+                if small {
+                    "listpack"
+                } else {
+                    "hashtable"
+                }
             }
             Value::Set(s) => {
-                if s.len() <= INTSET_ENTRIES && s.members.iter().all(|m| crate::cmd::args::parse_i64_opt(m).is_some()) {
+                if s.len() <= INTSET_ENTRIES
+                    && s.members
+                        .iter()
+                        .all(|m| crate::cmd::args::parse_i64_opt(m).is_some())
+                {
                     "intset"
                 } else if s.len() <= LP_ENTRIES && s.members.iter().all(|m| m.len() <= LP_VALUE) {
                     "listpack"
@@ -71,7 +82,11 @@ impl Value {
                 }
             }
             Value::ZSet(z) => {
-                if z.len() <= LP_ENTRIES && z.items.iter().all(|(m, _)| m.len() <= LP_VALUE) { "listpack" } else { "skiplist" }
+                if z.len() <= LP_ENTRIES && z.items.iter().all(|(m, _)| m.len() <= LP_VALUE) {
+                    "listpack"
+                } else {
+                    "skiplist"
+                }
             }
             Value::List(l) => {
                 // Listpack size: header and end byte, then per entry its encoding byte(s), data
@@ -80,12 +95,26 @@ impl Value {
                     .items
                     .iter()
                     .map(|e| {
-                        let head = if e.len() < 64 { 1 } else if e.len() < 4096 { 2 } else { 5 };
-                        let back = match head + e.len() { n if n < 128 => 1, n if n < 16384 => 2, _ => 3 };
+                        let head = if e.len() < 64 {
+                            1
+                        } else if e.len() < 4096 {
+                            2
+                        } else {
+                            5
+                        };
+                        let back = match head + e.len() {
+                            n if n < 128 => 1,
+                            n if n < 16384 => 2,
+                            _ => 3,
+                        };
                         head + e.len() + back
                     })
                     .sum::<usize>();
-                if bytes <= LIST_LP_BYTES { "listpack" } else { "quicklist" }
+                if bytes <= LIST_LP_BYTES {
+                    "listpack"
+                } else {
+                    "quicklist"
+                }
             }
             Value::Stream(_) => "stream",
         }
