@@ -202,14 +202,6 @@ fn parse(text: &[u8]) -> Option<Num> {
     if text.is_empty() || text.len() >= 5 * 1024 {
         return None;
     }
-    // Redis copies the text into a C buffer, so strtold stops at an embedded NUL.
-    let text = match text.iter().position(|&c| c == 0) {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    if text.is_empty() {
-        return Some(Num::Finite(Ext::ZERO));
-    }
     if matches!(text[0], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
         return None;
     }
