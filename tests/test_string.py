@@ -292,6 +292,9 @@ def test_incr_decr_family(diff):
         (None, "1e300"),
         (None, "3.0e-20"),
         ("1.5", "1E2"),
+        ("0x10", "0.1"),
+        (None, "-0x1.8p1"),
+        (None, "0X.8P-3"),
     ],
 )
 def test_incrbyfloat_prints_long_double(diff, start, incr):
@@ -313,7 +316,7 @@ def test_incrbyfloat_prints_long_double(diff, start, incr):
 
 
 def test_incrbyfloat_errors(diff):
-    for bad in ["abc", " 1", "1 ", "nan", "1e", "", "1e5000", "1e-5000", "0x"]:
+    for bad in ["abc", " 1", "1 ", "nan", "1e", "", "1e5000", "1e-5000", "0x", "0x1p", "0xg", "1\x00"]:
         assert diff.error("INCRBYFLOAT", "f", bad) == "value is not a valid float", bad
     assert diff.error("INCRBYFLOAT", "f", "inf") == "increment would produce NaN or Infinity"
     assert diff.error("INCRBYFLOAT", "f", "-infinity") == "increment would produce NaN or Infinity"

@@ -197,7 +197,7 @@ impl Ext {
 }
 
 /// `string2ld`: the whole text must be one `strtold` number, without leading space, NaN,
-/// overflow to infinity or underflow to zero. Hexadecimal floats are not supported.
+/// overflow to infinity or underflow to zero.
 fn parse(text: &[u8]) -> Option<Num> {
     if text.is_empty() || text.len() >= 5 * 1024 {
         return None;
@@ -219,6 +219,9 @@ fn parse(text: &[u8]) -> Option<Num> {
     };
     if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
         return Some(Num::Inf);
+    }
+    if rest.len() > 2 && rest[0] == b'0' && (rest[1] == b'x' || rest[1] == b'X') {
+        return parse_hex(neg, &rest[2..]);
     }
     let mut digits: Vec<u8> = Vec::new();
     let mut frac_digits: i64 = 0;
@@ -294,6 +297,69 @@ fn parse(text: &[u8]) -> Option<Num> {
     };
     if v.mant == 0 {
         // Underflow to zero is an ERANGE that Redis refuses.
+        return None;
+    }
+    Some(Num::Finite(v))
+}
+
+/// The hexadecimal form `strtold` also reads (after `0x`): hex digits with an optional point and
+/// an optional binary exponent `p[+-]digits`. Exact in binary, so only the final rounding applies.
+fn parse_hex(neg: bool, s: &[u8]) -> Option<Num> {
+    let mut big = Big(Vec::new());
+    let mut exp2: i64 = 0;
+    let mut seen_digit = false;
+    let mut i = 0;
+    let mut in_frac = false;
+    while i < s.len() {
+        let c = s[i];
+        if c == b'.' && !in_frac {
+            in_frac = true;
+        } else if let Some(d) = (c as char).to_digit(16) {
+            seen_digit = true;
+            big = big.shl(4).add(&Big::from_u64(d as u64));
+            if in_frac {
+                exp2 -= 4;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if !seen_digit {
+        return None;
+    }
+    if i < s.len() && (s[i] == b'p' || s[i] == b'P') {
+        i += 1;
+        let eneg = match s.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i64 = 0;
+        while i < s.len() && s[i].is_ascii_digit() {
+            e = (e * 10 + (s[i] - b'0') as i64).min(1_000_000);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp2 += if eneg { -e } else { e };
+    }
+    if i != s.len() {
+        return None;
+    }
+    if big.is_zero() {
+        return Some(Num::Finite(Ext { neg, ..Ext::ZERO }));
+    }
+    let v = Ext::round(neg, &big, exp2, false)?;
+    if v.mant == 0 {
         return None;
     }
     Some(Num::Finite(v))
@@ -581,6 +647,11 @@ mod tests {
             add(Some("1e4932"), "1e4932"),
             Err(FloatError::NanOrInfinity)
         );
+        assert_eq!(add(Some("0x10"), "0.1").unwrap(), "16.1");
+        assert_eq!(add(None, "-0x1.8p1").unwrap(), "-3");
+        assert_eq!(add(None, "0x.8"), Ok("0.5".into()));
+        assert_eq!(add(None, "0x"), Err(FloatError::NotFloat));
+        assert_eq!(add(None, "0x1p"), Err(FloatError::NotFloat));
         assert!(is_valid_float(b"+.5"));
         assert!(is_valid_float(b"5."));
         assert!(!is_valid_float(b"."));
