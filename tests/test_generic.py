@@ -7,7 +7,6 @@ import time
 
 import pytest
 import redis
-
 from burner_redis import BurnerSyncConnectionPool, Engine
 
 T0 = 1_700_000_000_000  # manual clock start, Unix ms
@@ -302,7 +301,7 @@ def test_move(diff):
 
 
 def test_object_string_encodings(diff):
-    enc = lambda k: s(diff.call(lambda c: c.object("encoding", k)))  # noqa: E731
+    enc = lambda k: s(diff.call(lambda c: c.object("encoding", k)))
     diff("SET", "int", "12345")
     assert enc("int") == "int"
     diff("SET", "neg", "-7")
@@ -365,7 +364,11 @@ def test_object_encoding_of_collections(diff, make, small, large):
     cmd = make(3, "v")
     need(diff, cmd[0])
     diff(*cmd)
-    assert s(diff.call(lambda c: c.object("encoding", "k"))) == small
+    if cmd[0] == "RPUSH":
+        # Redis 7.0 keeps every list in a quicklist; 7.2 starts small ones as a listpack.
+        assert s(diff.burner.object("encoding", "k")) == small
+    else:
+        assert s(diff.call(lambda c: c.object("encoding", "k"))) == small
     diff("DEL", "k")
     diff(*make(600, "v" * 70))
     assert s(diff.call(lambda c: c.object("encoding", "k"))) == large

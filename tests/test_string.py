@@ -7,10 +7,9 @@ import time
 
 import pytest
 import redis
+from burner_redis import BurnerSyncConnectionPool, Engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from burner_redis import BurnerSyncConnectionPool, Engine
 
 T0 = 1_700_000_000_000  # manual clock start, Unix ms
 

@@ -47,14 +47,13 @@ impl Value {
     }
 
     /// OBJECT ENCODING's answer, as Redis 7.2 gives it for the value's type and size (default
-    /// `*-max-listpack-*` / `set-max-intset-entries` settings). Collections are judged by their
-    /// current content; Redis never converts a hashtable or skiplist back, so a collection that
-    /// grew past a limit and shrank again may differ.
+    /// `*-max-listpack-*` / `set-max-intset-entries` settings). Types that track their own
+    /// encoding answer themselves; hashes and sets are judged by their current content (Redis
+    /// never converts a hashtable back, so one that grew past a limit and shrank may differ).
     pub fn encoding(&self) -> &'static str {
         const LP_ENTRIES: usize = 128;
         const LP_VALUE: usize = 64;
         const INTSET_ENTRIES: usize = 512;
-        const LIST_LP_BYTES: usize = 8192;
         match self {
             Value::Str(s) => s.encoding(),
             Value::Hash(h) => {
@@ -81,41 +80,8 @@ impl Value {
                     "hashtable"
                 }
             }
-            Value::ZSet(z) => {
-                if z.len() <= LP_ENTRIES && z.items.iter().all(|(m, _)| m.len() <= LP_VALUE) {
-                    "listpack"
-                } else {
-                    "skiplist"
-                }
-            }
-            Value::List(l) => {
-                // Listpack size: header and end byte, then per entry its encoding byte(s), data
-                // and back-length.
-                let bytes: usize = 7 + l
-                    .items
-                    .iter()
-                    .map(|e| {
-                        let head = if e.len() < 64 {
-                            1
-                        } else if e.len() < 4096 {
-                            2
-                        } else {
-                            5
-                        };
-                        let back = match head + e.len() {
-                            n if n < 128 => 1,
-                            n if n < 16384 => 2,
-                            _ => 3,
-                        };
-                        head + e.len() + back
-                    })
-                    .sum::<usize>();
-                if bytes <= LIST_LP_BYTES {
-                    "listpack"
-                } else {
-                    "quicklist"
-                }
-            }
+            Value::ZSet(z) => z.encoding(),
+            Value::List(l) => l.encoding(),
             Value::Stream(_) => "stream",
         }
     }
