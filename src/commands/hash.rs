@@ -9,7 +9,7 @@ use crate::commands::pubsub::EV_HASH;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::reply::Reply;
-use crate::types::longdouble::LongDouble;
+use crate::types::long_double::{add_floats, float_is_finite};
 use crate::types::HashValue;
 
 /// This group's part of the command table.
@@ -226,21 +226,19 @@ fn hincrby(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn hincrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let field = args.next_bytes()?;
-    let incr = LongDouble::parse(&args.next_bytes()?).ok_or(CmdError::NotFloat)?;
-    if !incr.is_finite() {
-        return Err(CmdError::err("value is NaN or Infinity"));
+    let incr = args.next_bytes()?;
+    match float_is_finite(&incr) {
+        None => return Err(CmdError::NotFloat),
+        Some(false) => return Err(CmdError::err("value is NaN or Infinity")),
+        Some(true) => {}
     }
-    let current = match ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field)) {
-        Some(v) => {
-            LongDouble::parse(v).ok_or_else(|| CmdError::err("hash value is not a float"))?
-        }
-        None => LongDouble::ZERO,
-    };
-    let new = current.add(&incr);
-    if !new.is_finite() {
-        return Err(CmdError::err("increment would produce NaN or Infinity"));
+    let current = ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field)).map(|v| v.to_vec());
+    if current.as_deref().is_some_and(|v| float_is_finite(v).is_none()) {
+        return Err(CmdError::err("hash value is not a float"));
     }
-    let text = new.to_human();
+    let text = add_floats(current.as_deref(), &incr)
+        .map_err(|_| CmdError::err("increment would produce NaN or Infinity"))?;
+    let text = String::from_utf8(text).unwrap_or_default();
     ctx.write_or_create::<HashValue>(&key)?
         .insert(&field, text.as_bytes());
     ctx.touched(&key);

@@ -141,7 +141,8 @@ fn encode<B: Serialize>(f: &SnapFrame<B>) -> Vec<u8> {
 pub fn value_out(v: &Value) -> SnapValue<&Bytes> {
     match v {
         Value::Str(StrValue::Int(i)) => SnapValue::Int(*i),
-        Value::Str(StrValue::Raw(r)) => SnapValue::Str(b(r)),
+        // An in-place-edited string reloads as a plain one, as after a Redis restart.
+        Value::Str(StrValue::Raw(r) | StrValue::Grown(r)) => SnapValue::Str(b(r)),
         Value::Hash(h) => SnapValue::Hash(h.iter().map(|(f, v)| (b(f), b(v))).collect()),
         Value::Set(s) => SnapValue::Set(s.iter().map(b).collect()),
         Value::List(l) => SnapValue::List(l.iter().map(|e| b(e)).collect()),

@@ -3,7 +3,7 @@
 
 pub mod hash;
 pub mod list;
-pub mod longdouble;
+pub mod long_double;
 pub mod set;
 pub mod stream;
 pub mod string;
@@ -42,6 +42,19 @@ impl Value {
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
             Value::List(_) => "list",
+            Value::Stream(_) => "stream",
+        }
+    }
+
+    /// OBJECT ENCODING's answer, as Redis 7.2 gives it: each type tracks its own encoding (which,
+    /// as in Redis, never converts back to the compact form).
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
+            Value::List(l) => l.encoding(),
             Value::Stream(_) => "stream",
         }
     }

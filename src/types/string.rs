@@ -1,14 +1,20 @@
 //! String values. Integers that round-trip exactly are kept as integers (Redis's `int` encoding),
-//! which makes INCR cheap and small counters compact.
+//! which makes INCR cheap and small counters compact. Strings changed in place (APPEND, SETRANGE)
+//! are told apart from strings stored whole because Redis reports them as `raw` even when short.
 
 /// A string value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StrValue {
     /// An integer whose decimal form is the string.
     Int(i64),
-    /// Any other bytes.
+    /// Any other bytes, stored whole (SET, MSET, ...).
     Raw(Vec<u8>),
+    /// Bytes changed in place by APPEND or SETRANGE.
+    Grown(Vec<u8>),
 }
+
+/// Longest string Redis stores in one allocation with its object header (`embstr`).
+const EMBSTR_MAX: usize = 44;
 
 impl StrValue {
     /// Stores `b`, as an integer when its text is a canonical integer.
@@ -25,7 +31,32 @@ impl StrValue {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             StrValue::Int(i) => i.to_string().into_bytes(),
-            StrValue::Raw(b) => b.clone(),
+            StrValue::Raw(b) | StrValue::Grown(b) => b.clone(),
+        }
+    }
+
+    /// The string's bytes, consuming the value.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            StrValue::Int(i) => i.to_string().into_bytes(),
+            StrValue::Raw(b) | StrValue::Grown(b) => b,
+        }
+    }
+
+    /// The integer this string holds, if its text is a canonical integer (`string2ll`).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StrValue::Int(i) => Some(*i),
+            StrValue::Raw(b) | StrValue::Grown(b) => crate::cmd::args::parse_i64_opt(b),
+        }
+    }
+
+    /// OBJECT ENCODING's answer, as Redis 7.2 gives it.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrValue::Int(_) => "int",
+            StrValue::Raw(b) if b.len() <= EMBSTR_MAX => "embstr",
+            StrValue::Raw(_) | StrValue::Grown(_) => "raw",
         }
     }
 
@@ -36,7 +67,7 @@ impl StrValue {
                 let mut buf = itoa_buf(*i);
                 f(buf.as_bytes_mut())
             }
-            StrValue::Raw(b) => f(b),
+            StrValue::Raw(b) | StrValue::Grown(b) => f(b),
         }
     }
 
@@ -44,23 +75,25 @@ impl StrValue {
     pub fn len(&self) -> usize {
         match self {
             StrValue::Int(i) => itoa_buf(*i).len,
-            StrValue::Raw(b) => b.len(),
+            StrValue::Raw(b) | StrValue::Grown(b) => b.len(),
         }
     }
 
     /// True for the empty string.
     pub fn is_empty(&self) -> bool {
-        matches!(self, StrValue::Raw(b) if b.is_empty())
+        matches!(self, StrValue::Raw(b) | StrValue::Grown(b) if b.is_empty())
     }
 
-    /// Mutable raw bytes, converting an integer to its text first.
+    /// Mutable bytes for an in-place change (APPEND, SETRANGE): the value becomes `Grown`.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
-        if let StrValue::Int(i) = *self {
-            *self = StrValue::Raw(i.to_string().into_bytes());
-        }
+        let bytes = match std::mem::replace(self, StrValue::Grown(Vec::new())) {
+            StrValue::Int(i) => i.to_string().into_bytes(),
+            StrValue::Raw(b) | StrValue::Grown(b) => b,
+        };
+        *self = StrValue::Grown(bytes);
         match self {
-            StrValue::Raw(b) => b,
-            StrValue::Int(_) => unreachable!("converted above"),
+            StrValue::Grown(b) => b,
+            _ => unreachable!("set above"),
         }
     }
 }
@@ -116,5 +149,16 @@ mod tests {
         assert_eq!(StrValue::Int(-45).to_bytes(), b"-45");
         assert_eq!(StrValue::Int(i64::MIN).len(), 20);
         assert_eq!(StrValue::Int(7).with_bytes(|b| b.to_vec()), b"7");
+    }
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(StrValue::from_bytes(b"12".to_vec()).encoding(), "int");
+        assert_eq!(StrValue::from_bytes(vec![b'a'; 44]).encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(vec![b'a'; 45]).encoding(), "raw");
+        let mut v = StrValue::from_bytes(b"12".to_vec());
+        v.make_raw().push(b'3');
+        assert_eq!(v.encoding(), "raw");
+        assert_eq!(v.to_bytes(), b"123");
     }
 }
