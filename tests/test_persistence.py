@@ -87,7 +87,17 @@ def test_type_round_trip_with_ttl(tmp_path, how, name, writes, read, expected):
     if how == "snapshot":
         e.close()
     del e
-    e = open_engine(path)
+    # Without close() the engine is freed by its last reference, which a background thread
+    # (active expiry) may hold for a moment: give the file lock that moment.
+    deadline = time.time() + 5
+    while True:
+        try:
+            e = open_engine(path)
+            break
+        except DataLockedError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.01)
     after = cmd(e, *read)
     assert after == before
     if expected is not None:
