@@ -761,7 +761,7 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     };
     match sub.as_str() {
         "create" => {
-            let (entries_read, mkstream) = parse_entries_read(&rest[1..], true, "create")?;
+            let (entries_read, mkstream) = parse_entries_read(&rest[1..], true, &lossy(&sub_raw))?;
             if !exists && !mkstream {
                 return Err(requires_key());
             }
@@ -777,7 +777,7 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             Ok(Reply::ok())
         }
         "setid" => {
-            let (entries_read, _) = parse_entries_read(&rest[1..], false, "setid")?;
+            let (entries_read, _) = parse_entries_read(&rest[1..], false, &lossy(&sub_raw))?;
             if !exists {
                 return Err(requires_key());
             }
@@ -1200,7 +1200,10 @@ fn xinfo(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             let mut count: usize = 10;
             let rest = args.rest();
             let bad = || {
-                CmdError::err("unknown subcommand or wrong number of arguments for 'stream'. Try XINFO HELP.")
+                CmdError::err(format!(
+                    "unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+                    lossy(&sub_raw)
+                ))
             };
             match rest.len() {
                 0 => {}
