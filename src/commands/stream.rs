@@ -23,8 +23,24 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("xrevrange", -4, READONLY, 1, 1, 1, xrevrange),
     command!("xdel", -3, WRITE | FAST, 1, 1, 1, xdel),
     command!("xtrim", -4, WRITE, 1, 1, 1, xtrim),
-    command!("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, 0, 0, 0, xread),
-    command!("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, 0, 0, 0, xreadgroup),
+    command!(
+        "xread",
+        -4,
+        READONLY | BLOCKING | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        xread
+    ),
+    command!(
+        "xreadgroup",
+        -7,
+        WRITE | BLOCKING | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        xreadgroup
+    ),
     command!("xgroup", -2, WRITE, 2, 2, 1, xgroup),
     command!("xack", -4, WRITE | FAST, 1, 1, 1, xack),
     command!("xpending", -3, READONLY, 1, 1, 1, xpending),
@@ -48,11 +64,19 @@ fn lossy(b: &[u8]) -> String {
 }
 
 fn nogroup(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::raw(format!("NOGROUP No such key '{}' or consumer group '{}'", lossy(key), lossy(group)))
+    CmdError::raw(format!(
+        "NOGROUP No such key '{}' or consumer group '{}'",
+        lossy(key),
+        lossy(group)
+    ))
 }
 
 fn nogroup_for_key(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::raw(format!("NOGROUP No such consumer group '{}' for key name '{}'", lossy(group), lossy(key)))
+    CmdError::raw(format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        lossy(group),
+        lossy(key)
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,19 +132,28 @@ fn parse_id_parts(b: &[u8], missing_seq: u64, star_seq: bool) -> Option<(StreamI
 
 /// A concrete id (no `-`, `+`, `$`); a missing seq is 0.
 fn parse_strict_id(b: &[u8]) -> Result<StreamId, CmdError> {
-    parse_id_parts(b, 0, false).map(|(id, _)| id).ok_or_else(invalid_id)
+    parse_id_parts(b, 0, false)
+        .map(|(id, _)| id)
+        .ok_or_else(invalid_id)
 }
 
 /// A range bound: `-`, `+`, `(id` (exclusive) or an id whose missing seq is `missing_seq`.
 fn parse_interval(b: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
     if b.len() > 1 && b[0] == b'(' {
-        let id = parse_id_parts(&b[1..], missing_seq, false).ok_or_else(invalid_id)?.0;
+        let id = parse_id_parts(&b[1..], missing_seq, false)
+            .ok_or_else(invalid_id)?
+            .0;
         return Ok((id, true));
     }
     match b {
         b"-" => Ok((StreamId::MIN, false)),
         b"+" => Ok((StreamId::MAX, false)),
-        _ => Ok((parse_id_parts(b, missing_seq, false).ok_or_else(invalid_id)?.0, false)),
+        _ => Ok((
+            parse_id_parts(b, missing_seq, false)
+                .ok_or_else(invalid_id)?
+                .0,
+            false,
+        )),
     }
 }
 
@@ -128,7 +161,8 @@ fn parse_interval(b: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdErr
 fn range_start(b: &[u8]) -> Result<StreamId, CmdError> {
     let (id, ex) = parse_interval(b, 0)?;
     if ex {
-        id.incr().ok_or_else(|| CmdError::err("invalid start ID for the interval"))
+        id.incr()
+            .ok_or_else(|| CmdError::err("invalid start ID for the interval"))
     } else {
         Ok(id)
     }
@@ -138,7 +172,8 @@ fn range_start(b: &[u8]) -> Result<StreamId, CmdError> {
 fn range_end(b: &[u8]) -> Result<StreamId, CmdError> {
     let (id, ex) = parse_interval(b, u64::MAX)?;
     if ex {
-        id.decr().ok_or_else(|| CmdError::err("invalid end ID for the interval"))
+        id.decr()
+            .ok_or_else(|| CmdError::err("invalid end ID for the interval"))
     } else {
         Ok(id)
     }
@@ -164,7 +199,12 @@ fn opt_int(v: Option<i64>) -> Reply {
 }
 
 fn map(pairs: Vec<(&'static str, Reply)>) -> Reply {
-    Reply::Map(pairs.into_iter().map(|(k, v)| (Reply::bulk(k.as_bytes()), v)).collect())
+    Reply::Map(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (Reply::bulk(k.as_bytes()), v))
+            .collect(),
+    )
 }
 
 /// Wakes every reader blocked on `key`: reads do not consume, so each may want the new entry.
@@ -192,7 +232,10 @@ enum AddId {
 
 /// Parses `[NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]]` (and XADD's id) from `a`.
 /// Returns the options, the id (XADD only), NOMKSTREAM, and the index just past the id.
-fn parse_trim_opts(a: &[Vec<u8>], xadd: bool) -> Result<(TrimOpts, Option<AddId>, bool, usize), CmdError> {
+fn parse_trim_opts(
+    a: &[Vec<u8>],
+    xadd: bool,
+) -> Result<(TrimOpts, Option<AddId>, bool, usize), CmdError> {
     let mut how = None;
     let mut approx = false;
     let mut limit: Option<i64> = None;
@@ -257,7 +300,9 @@ fn parse_trim_opts(a: &[Vec<u8>], xadd: bool) -> Result<(TrimOpts, Option<AddId>
                 ));
             }
             if !approx {
-                return Err(CmdError::err("syntax error, LIMIT cannot be used without the special ~ option"));
+                return Err(CmdError::err(
+                    "syntax error, LIMIT cannot be used without the special ~ option",
+                ));
             }
             n as u64
         }
@@ -272,14 +317,19 @@ fn xadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let rest = args.rest();
     let (trim, id, nomkstream, fields_at) = parse_trim_opts(&rest, true)?;
-    let fields: Fields = rest.get(fields_at..).map(|f| f.to_vec()).unwrap_or_default();
+    let fields: Fields = rest
+        .get(fields_at..)
+        .map(|f| f.to_vec())
+        .unwrap_or_default();
     if fields.len() < 2 || fields.len() % 2 == 1 {
         return Err(CmdError::WrongArity("xadd".into()));
     }
     let id = id.ok_or(CmdError::WrongArity("xadd".into()))?;
     if let AddId::Given(given, true) = id {
         if given.is_zero() {
-            return Err(CmdError::err("The ID specified in XADD must be greater than 0-0"));
+            return Err(CmdError::err(
+                "The ID specified in XADD must be greater than 0-0",
+            ));
         }
     }
     let now = ctx.now_ms();
@@ -288,15 +338,24 @@ fn xadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     }
     let s = ctx.write_or_create::<StreamValue>(&key)?;
     if s.last_id == StreamId::MAX {
-        return Err(CmdError::err("The stream has exhausted the last possible ID, unable to add more items"));
+        return Err(CmdError::err(
+            "The stream has exhausted the last possible ID, unable to add more items",
+        ));
     }
-    let too_small = || CmdError::err("The ID specified in XADD is equal or smaller than the target stream top item");
+    let too_small = || {
+        CmdError::err(
+            "The ID specified in XADD is equal or smaller than the target stream top item",
+        )
+    };
     let new_id = match id {
         AddId::Auto => s.next_auto_id(now).ok_or_else(too_small)?,
         AddId::Given(given, true) => given,
         AddId::Given(given, false) => {
             if s.last_id.ms == given.ms {
-                s.last_id.incr().filter(|n| n.ms == given.ms).ok_or_else(too_small)?
+                s.last_id
+                    .incr()
+                    .filter(|n| n.ms == given.ms)
+                    .ok_or_else(too_small)?
             } else {
                 given
             }
@@ -325,7 +384,9 @@ fn xtrim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let rest = args.rest();
     let (trim, _, _, _) = parse_trim_opts(&rest, false)?;
     let Some(how) = trim.how else {
-        return Err(CmdError::err("syntax error, XTRIM must be called with a trimming strategy"));
+        return Err(CmdError::err(
+            "syntax error, XTRIM must be called with a trimming strategy",
+        ));
     };
     let Some(s) = ctx.write::<StreamValue>(&key)? else {
         return Ok(Reply::Int(0));
@@ -344,7 +405,9 @@ fn xtrim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 /// `XLEN key`
 fn xlen(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    Ok(Reply::Int(ctx.read::<StreamValue>(&key)?.map_or(0, |s| s.len() as i64)))
+    Ok(Reply::Int(
+        ctx.read::<StreamValue>(&key)?.map_or(0, |s| s.len() as i64),
+    ))
 }
 
 /// `XRANGE key start end [COUNT count]`
@@ -388,7 +451,9 @@ fn xdel(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     if ctx.read::<StreamValue>(&key)?.is_none() {
         return Ok(Reply::Int(0));
     }
-    let ids = args.map(|a| parse_strict_id(&a)).collect::<Result<Vec<_>, _>>()?;
+    let ids = args
+        .map(|a| parse_strict_id(&a))
+        .collect::<Result<Vec<_>, _>>()?;
     let Some(s) = ctx.write::<StreamValue>(&key)? else {
         return Ok(Reply::Int(0));
     };
@@ -440,7 +505,8 @@ fn parse_read(ctx: &mut Ctx, a: &[Vec<u8>], group_cmd: bool) -> Result<ReadOpts,
         let o = a[i].as_slice();
         if eq_kw(o, "BLOCK") && more > 0 {
             i += 1;
-            let t = parse_i64(&a[i]).map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
+            let t = parse_i64(&a[i])
+                .map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
             if t < 0 {
                 return Err(CmdError::err("timeout is negative"));
             }
@@ -523,7 +589,15 @@ fn parse_read(ctx: &mut Ctx, a: &[Vec<u8>], group_cmd: bool) -> Result<ReadOpts,
         };
         from.push(f);
     }
-    Ok(ReadOpts { count, block, group, noack, keys, from, keys_at })
+    Ok(ReadOpts {
+        count,
+        block,
+        group,
+        noack,
+        keys,
+        from,
+        keys_at,
+    })
 }
 
 /// Builds the XREAD/XREADGROUP reply: a map keyed by stream in RESP3, pairs in RESP2.
@@ -532,14 +606,29 @@ fn read_reply(ctx: &Ctx, served: Vec<(Vec<u8>, Reply)>) -> Reply {
         return Reply::NilArray;
     }
     if ctx.client.resp >= 3 {
-        Reply::Map(served.into_iter().map(|(k, v)| (Reply::Bulk(k), v)).collect())
+        Reply::Map(
+            served
+                .into_iter()
+                .map(|(k, v)| (Reply::Bulk(k), v))
+                .collect(),
+        )
     } else {
-        Reply::Array(served.into_iter().map(|(k, v)| Reply::Array(vec![Reply::Bulk(k), v])).collect())
+        Reply::Array(
+            served
+                .into_iter()
+                .map(|(k, v)| Reply::Array(vec![Reply::Bulk(k), v]))
+                .collect(),
+        )
     }
 }
 
 /// Blocks for new entries, or replies nil where blocking is impossible (MULTI, scripts, timeout).
-fn block_or_nil(ctx: &mut Ctx, keys: Vec<Vec<u8>>, timeout: i64, retry: Option<Vec<Vec<u8>>>) -> CmdResult {
+fn block_or_nil(
+    ctx: &mut Ctx,
+    keys: Vec<Vec<u8>>,
+    timeout: i64,
+    retry: Option<Vec<Vec<u8>>>,
+) -> CmdResult {
     if ctx.can_block() {
         ctx.block_on(keys, if timeout == 0 { None } else { Some(timeout) }, retry);
     }
@@ -595,8 +684,12 @@ fn xreadgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let mut served = Vec::new();
     let mut changed = false;
     for (k, f) in opts.keys.iter().zip(&opts.from) {
-        let Some(s) = ctx.write::<StreamValue>(k)? else { continue };
-        let Some(g) = s.groups.get_mut(&gname) else { continue };
+        let Some(s) = ctx.write::<StreamValue>(k)? else {
+            continue;
+        };
+        let Some(g) = s.groups.get_mut(&gname) else {
+            continue;
+        };
         let created = g.create_consumer(&cname, now);
         if let Some(c) = g.consumers.get_mut(&cname) {
             c.seen_ms = now;
@@ -608,13 +701,17 @@ fn xreadgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
                 Some(Reply::Array(items))
             }
             _ => {
-                let ids = s.deliver_new(&gname, &cname, opts.count, opts.noack, now).unwrap_or_default();
+                let ids = s
+                    .deliver_new(&gname, &cname, opts.count, opts.noack, now)
+                    .unwrap_or_default();
                 if ids.is_empty() {
                     None
                 } else {
                     changed = true;
-                    let items: Vec<Reply> =
-                        ids.iter().filter_map(|id| s.get(*id).map(|fl| entry_reply(*id, fl))).collect();
+                    let items: Vec<Reply> = ids
+                        .iter()
+                        .filter_map(|id| s.get(*id).map(|fl| entry_reply(*id, fl)))
+                        .collect();
                     Some(Reply::Array(items))
                 }
             }
@@ -640,8 +737,17 @@ fn xreadgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 
 /// A consumer's own pending entries after `after` (XREADGROUP with an id): each existing entry
 /// counts as delivered again; deleted ones come back with a nil body.
-fn history(s: &mut StreamValue, gname: &[u8], cname: &[u8], after: StreamId, count: usize, now: i64) -> Vec<Reply> {
-    let Some(start) = after.incr() else { return Vec::new() };
+fn history(
+    s: &mut StreamValue,
+    gname: &[u8],
+    cname: &[u8],
+    after: StreamId,
+    count: usize,
+    now: i64,
+) -> Vec<Reply> {
+    let Some(start) = after.incr() else {
+        return Vec::new();
+    };
     let ids: Vec<StreamId> = match s.groups.get(gname).and_then(|g| g.consumers.get(cname)) {
         Some(c) => {
             let it = c.pel.range(start..).copied();
@@ -674,7 +780,11 @@ fn history(s: &mut StreamValue, gname: &[u8], cname: &[u8], after: StreamId, cou
 
 /// Checks a subcommand's Redis arity (`n` exact, `-n` at least), counting `XGROUP SUB` as 2.
 fn sub_arity(cmd: &str, sub: &str, argc: usize, arity: i32) -> Result<(), CmdError> {
-    let ok = if arity >= 0 { argc == arity as usize } else { argc >= (-arity) as usize };
+    let ok = if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= (-arity) as usize
+    };
     if ok {
         Ok(())
     } else {
@@ -683,7 +793,11 @@ fn sub_arity(cmd: &str, sub: &str, argc: usize, arity: i32) -> Result<(), CmdErr
 }
 
 /// Parses `ENTRIESREAD n` options of XGROUP CREATE/SETID (CREATE also takes MKSTREAM).
-fn parse_entries_read(rest: &[Vec<u8>], allow_mkstream: bool, sub: &str) -> Result<(Option<i64>, bool), CmdError> {
+fn parse_entries_read(
+    rest: &[Vec<u8>],
+    allow_mkstream: bool,
+    sub: &str,
+) -> Result<(Option<i64>, bool), CmdError> {
     let mut entries_read = None;
     let mut mkstream = false;
     let mut i = 0;
@@ -694,7 +808,9 @@ fn parse_entries_read(rest: &[Vec<u8>], allow_mkstream: bool, sub: &str) -> Resu
         } else if eq_kw(o, "ENTRIESREAD") && i + 1 < rest.len() {
             let n = parse_i64(&rest[i + 1])?;
             if n < 0 && n != -1 {
-                return Err(CmdError::err("value for ENTRIESREAD must be positive or -1"));
+                return Err(CmdError::err(
+                    "value for ENTRIESREAD must be positive or -1",
+                ));
             }
             entries_read = if n < 0 { None } else { Some(n) };
             i += 1;
@@ -722,7 +838,12 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         "destroy" => 4,
         "createconsumer" | "delconsumer" => 5,
         "help" => 2,
-        _ => return Err(CmdError::UnknownSubcommand { cmd: "xgroup".into(), sub: lossy(&sub_raw) }),
+        _ => {
+            return Err(CmdError::UnknownSubcommand {
+                cmd: "xgroup".into(),
+                sub: lossy(&sub_raw),
+            })
+        }
     };
     sub_arity("xgroup", &sub, argc, arity)?;
     if sub == "help" {
@@ -769,7 +890,9 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             let id = parse_group_id(s, &rest[0])?;
             let s = ctx.write_or_create::<StreamValue>(&key)?;
             if s.groups.contains_key(&gname) {
-                return Err(CmdError::raw("BUSYGROUP Consumer Group name already exists"));
+                return Err(CmdError::raw(
+                    "BUSYGROUP Consumer Group name already exists",
+                ));
             }
             s.groups.insert(gname, Group::new(id, entries_read));
             ctx.touched(&key);
@@ -784,7 +907,10 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             let s = ctx.read::<StreamValue>(&key)?;
             let id = parse_group_id(s, &rest[0])?;
             let s = ctx.write::<StreamValue>(&key)?.ok_or_else(requires_key)?;
-            let g = s.groups.get_mut(&gname).ok_or_else(|| nogroup_for_key(&key, &gname))?;
+            let g = s
+                .groups
+                .get_mut(&gname)
+                .ok_or_else(|| nogroup_for_key(&key, &gname))?;
             g.last_id = id;
             g.entries_read = entries_read;
             ctx.touched(&key);
@@ -802,7 +928,10 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
         "createconsumer" => {
             let s = ctx.write::<StreamValue>(&key)?.ok_or_else(requires_key)?;
-            let g = s.groups.get_mut(&gname).ok_or_else(|| nogroup_for_key(&key, &gname))?;
+            let g = s
+                .groups
+                .get_mut(&gname)
+                .ok_or_else(|| nogroup_for_key(&key, &gname))?;
             if !g.create_consumer(&rest[0], now) {
                 return Ok(Reply::Int(0));
             }
@@ -812,7 +941,10 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
         _ => {
             let s = ctx.write::<StreamValue>(&key)?.ok_or_else(requires_key)?;
-            let g = s.groups.get_mut(&gname).ok_or_else(|| nogroup_for_key(&key, &gname))?;
+            let g = s
+                .groups
+                .get_mut(&gname)
+                .ok_or_else(|| nogroup_for_key(&key, &gname))?;
             if !g.consumers.contains_key(&rest[0]) {
                 return Ok(Reply::Int(0));
             }
@@ -838,12 +970,19 @@ fn requires_key() -> CmdError {
 fn xack(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let gname = args.next_bytes()?;
-    let has_group = ctx.read::<StreamValue>(&key)?.is_some_and(|s| s.groups.contains_key(&gname));
+    let has_group = ctx
+        .read::<StreamValue>(&key)?
+        .is_some_and(|s| s.groups.contains_key(&gname));
     if !has_group {
         return Ok(Reply::Int(0));
     }
-    let ids = args.map(|a| parse_strict_id(&a)).collect::<Result<Vec<_>, _>>()?;
-    let Some(g) = ctx.write::<StreamValue>(&key)?.and_then(|s| s.groups.get_mut(&gname)) else {
+    let ids = args
+        .map(|a| parse_strict_id(&a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(g) = ctx
+        .write::<StreamValue>(&key)?
+        .and_then(|s| s.groups.get_mut(&gname))
+    else {
         return Ok(Reply::Int(0));
     };
     let n = ids.into_iter().filter(|id| g.ack(*id)).count();
@@ -883,7 +1022,13 @@ fn xpending(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         let count = usize::try_from(parse_i64(&rest[at + 2])?.max(0)).unwrap_or(usize::MAX);
         let start = range_start(&rest[at])?;
         let end = range_end(&rest[at + 1])?;
-        Some(Ext { min_idle, start, end, count, consumer: rest.get(at + 3).cloned() })
+        Some(Ext {
+            min_idle,
+            start,
+            end,
+            count,
+            consumer: rest.get(at + 3).cloned(),
+        })
     };
     let now = ctx.now_ms();
     let g = ctx
@@ -892,7 +1037,12 @@ fn xpending(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         .ok_or_else(|| nogroup(&key, &gname))?;
     let Some(ext) = ext else {
         if g.pel.is_empty() {
-            return Ok(Reply::Array(vec![Reply::Int(0), Reply::Nil, Reply::Nil, Reply::NilArray]));
+            return Ok(Reply::Array(vec![
+                Reply::Int(0),
+                Reply::Nil,
+                Reply::Nil,
+                Reply::NilArray,
+            ]));
         }
         let first = g.pel.keys().next().copied().unwrap_or_default();
         let last = g.pel.keys().next_back().copied().unwrap_or_default();
@@ -900,7 +1050,12 @@ fn xpending(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             .consumers
             .iter()
             .filter(|(_, c)| !c.pel.is_empty())
-            .map(|(n, c)| Reply::Array(vec![Reply::bulk(n), Reply::Bulk(c.pel.len().to_string().into_bytes())]))
+            .map(|(n, c)| {
+                Reply::Array(vec![
+                    Reply::bulk(n),
+                    Reply::Bulk(c.pel.len().to_string().into_bytes()),
+                ])
+            })
             .collect();
         return Ok(Reply::Array(vec![
             Reply::Int(g.pel.len() as i64),
@@ -947,7 +1102,9 @@ fn xclaim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let cname = args.next_bytes()?;
     let min_idle_arg = args.next_bytes()?;
     let rest = args.rest();
-    let has_group = ctx.read::<StreamValue>(&key)?.is_some_and(|s| s.groups.contains_key(&gname));
+    let has_group = ctx
+        .read::<StreamValue>(&key)?
+        .is_some_and(|s| s.groups.contains_key(&gname));
     if !has_group {
         return Err(nogroup(&key, &gname));
     }
@@ -977,22 +1134,29 @@ fn xclaim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             justid = true;
         } else if eq_kw(o, "IDLE") && more {
             i += 1;
-            let v = parse_i64(&rest[i]).map_err(|_| CmdError::err("Invalid IDLE option argument for XCLAIM"))?;
+            let v = parse_i64(&rest[i])
+                .map_err(|_| CmdError::err("Invalid IDLE option argument for XCLAIM"))?;
             delivery = Some(now.saturating_sub(v));
         } else if eq_kw(o, "TIME") && more {
             i += 1;
-            delivery =
-                Some(parse_i64(&rest[i]).map_err(|_| CmdError::err("Invalid TIME option argument for XCLAIM"))?);
+            delivery = Some(
+                parse_i64(&rest[i])
+                    .map_err(|_| CmdError::err("Invalid TIME option argument for XCLAIM"))?,
+            );
         } else if eq_kw(o, "RETRYCOUNT") && more {
             i += 1;
             retry = Some(
-                parse_i64(&rest[i]).map_err(|_| CmdError::err("Invalid RETRYCOUNT option argument for XCLAIM"))?,
+                parse_i64(&rest[i])
+                    .map_err(|_| CmdError::err("Invalid RETRYCOUNT option argument for XCLAIM"))?,
             );
         } else if eq_kw(o, "LASTID") && more {
             i += 1;
             lastid = Some(parse_strict_id(&rest[i])?);
         } else {
-            return Err(CmdError::err(format!("Unrecognized XCLAIM option '{}'", lossy(o))));
+            return Err(CmdError::err(format!(
+                "Unrecognized XCLAIM option '{}'",
+                lossy(o)
+            )));
         }
         i += 1;
     }
@@ -1053,7 +1217,10 @@ fn xclaim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let reply: Vec<Reply> = if justid {
         claimed.iter().map(|id| id_reply(*id)).collect()
     } else {
-        claimed.iter().filter_map(|id| s.get(*id).map(|f| entry_reply(*id, f))).collect()
+        claimed
+            .iter()
+            .filter_map(|id| s.get(*id).map(|f| entry_reply(*id, f)))
+            .collect()
     };
     ctx.store.dirty += 1;
     if created {
@@ -1101,7 +1268,10 @@ fn xautoclaim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let mut next = candidates.len();
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
-    let g = s.groups.get_mut(&gname).ok_or_else(|| nogroup(&key, &gname))?;
+    let g = s
+        .groups
+        .get_mut(&gname)
+        .ok_or_else(|| nogroup(&key, &gname))?;
     let created = g.create_consumer(&cname, now);
     if let Some(c) = g.consumers.get_mut(&cname) {
         c.seen_ms = now;
@@ -1171,7 +1341,12 @@ fn xinfo(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         "groups" => 3,
         "consumers" => 4,
         "help" => 2,
-        _ => return Err(CmdError::UnknownSubcommand { cmd: "xinfo".into(), sub: lossy(&sub_raw) }),
+        _ => {
+            return Err(CmdError::UnknownSubcommand {
+                cmd: "xinfo".into(),
+                sub: lossy(&sub_raw),
+            })
+        }
     };
     sub_arity("xinfo", &sub, argc, arity)?;
     if sub == "help" {
@@ -1222,7 +1397,11 @@ fn xinfo(ctx: &mut Ctx, mut args: Args) -> CmdResult {
                 _ => return Err(bad()),
             }
             let s = ctx.read::<StreamValue>(&key)?.ok_or(CmdError::NoSuchKey)?;
-            Ok(if full { stream_info_full(s, count) } else { stream_info(s) })
+            Ok(if full {
+                stream_info_full(s, count)
+            } else {
+                stream_info(s)
+            })
         }
         "groups" => {
             let s = ctx.read::<StreamValue>(&key)?.ok_or(CmdError::NoSuchKey)?;
@@ -1245,12 +1424,19 @@ fn xinfo(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         _ => {
             let gname = args.next_bytes()?;
             let s = ctx.read::<StreamValue>(&key)?.ok_or(CmdError::NoSuchKey)?;
-            let g = s.groups.get(&gname).ok_or_else(|| nogroup_for_key(&key, &gname))?;
+            let g = s
+                .groups
+                .get(&gname)
+                .ok_or_else(|| nogroup_for_key(&key, &gname))?;
             let consumers = g
                 .consumers
                 .iter()
                 .map(|(name, c)| {
-                    let inactive = if c.active_ms < 0 { -1 } else { now.saturating_sub(c.active_ms).max(0) };
+                    let inactive = if c.active_ms < 0 {
+                        -1
+                    } else {
+                        now.saturating_sub(c.active_ms).max(0)
+                    };
                     map(vec![
                         ("name", Reply::bulk(name)),
                         ("pending", Reply::Int(c.pel.len() as i64)),
@@ -1277,7 +1463,10 @@ fn stream_header(s: &StreamValue) -> Vec<(&'static str, Reply)> {
         ("radix-tree-nodes", Reply::Int(rax_nodes(s))),
         ("last-generated-id", id_reply(s.last_id)),
         ("max-deleted-entry-id", id_reply(s.max_deleted_id)),
-        ("entries-added", Reply::Int(i64::try_from(s.entries_added).unwrap_or(i64::MAX))),
+        (
+            "entries-added",
+            Reply::Int(i64::try_from(s.entries_added).unwrap_or(i64::MAX)),
+        ),
         ("recorded-first-entry-id", id_reply(s.first_id())),
     ]
 }
@@ -1294,7 +1483,10 @@ fn stream_info(s: &StreamValue) -> Reply {
 fn stream_info_full(s: &StreamValue, count: usize) -> Reply {
     let limit = if count == 0 { usize::MAX } else { count };
     let mut m = stream_header(s);
-    m.push(("entries", entries_reply(&s.range(StreamId::MIN, StreamId::MAX, false, count))));
+    m.push((
+        "entries",
+        entries_reply(&s.range(StreamId::MIN, StreamId::MAX, false, count)),
+    ));
     let groups = s
         .groups
         .iter()
@@ -1362,7 +1554,9 @@ fn xsetid(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     while let Some(o) = args.next_opt() {
         if eq_kw(&o, "ENTRIESADDED") && !args.is_empty() {
             let n = parse_i64(&args.next_bytes()?)?;
-            entries_added = Some(u64::try_from(n).map_err(|_| CmdError::err("entries_added must be positive"))?);
+            entries_added = Some(
+                u64::try_from(n).map_err(|_| CmdError::err("entries_added must be positive"))?,
+            );
         } else if eq_kw(&o, "MAXDELETEDID") && !args.is_empty() {
             let m = parse_strict_id(&args.next_bytes()?)?;
             if id < m {
@@ -1378,7 +1572,9 @@ fn xsetid(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let s = ctx.write::<StreamValue>(&key)?.ok_or(CmdError::NoSuchKey)?;
     if let Some((top, _)) = s.last_entry() {
         if id < top {
-            return Err(CmdError::err("The ID specified in XSETID is smaller than the target stream top item"));
+            return Err(CmdError::err(
+                "The ID specified in XSETID is smaller than the target stream top item",
+            ));
         }
         if entries_added.is_some_and(|n| n < s.len() as u64) {
             return Err(CmdError::err(
@@ -1412,7 +1608,10 @@ mod tests {
         assert!(parse_strict_id(b"1-x").is_err());
         assert!(parse_strict_id(b"1--5").is_err());
         assert!(parse_strict_id(b"18446744073709551616").is_err());
-        assert_eq!(parse_id_parts(b"7-*", 0, true), Some((StreamId::new(7, 0), false)));
+        assert_eq!(
+            parse_id_parts(b"7-*", 0, true),
+            Some((StreamId::new(7, 0), false))
+        );
         assert_eq!(range_start(b"(5").unwrap(), StreamId::new(5, 1));
         assert_eq!(range_end(b"(5").unwrap(), StreamId::new(5, u64::MAX - 1));
         assert_eq!(range_end(b"5").unwrap(), StreamId::new(5, u64::MAX));

@@ -25,7 +25,10 @@ impl StreamId {
     /// `0-0`, the smallest id.
     pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
     /// The largest id, `18446744073709551615-18446744073709551615`.
-    pub const MAX: StreamId = StreamId { ms: u64::MAX, seq: u64::MAX };
+    pub const MAX: StreamId = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
 
     /// An id from its parts.
     pub const fn new(ms: u64, seq: u64) -> StreamId {
@@ -99,7 +102,11 @@ impl Node {
         let deleted = self.total.saturating_sub(self.live);
         let mut n = 7 + lp_int_size(self.live as i64) + lp_int_size(deleted as i64);
         n += lp_int_size(self.master_fields.len() as i64) + lp_int_size(0);
-        n += self.master_fields.iter().map(|f| lp_str_size(f)).sum::<usize>();
+        n += self
+            .master_fields
+            .iter()
+            .map(|f| lp_str_size(f))
+            .sum::<usize>();
         n + self.entries_bytes
     }
 }
@@ -164,7 +171,11 @@ fn canonical_int(s: &[u8]) -> Option<i64> {
         }
         let d = (c - b'0') as i64;
         v = v.checked_mul(10)?;
-        v = if neg { v.checked_sub(d)? } else { v.checked_add(d)? };
+        v = if neg {
+            v.checked_sub(d)?
+        } else {
+            v.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -207,16 +218,22 @@ pub struct Group {
 impl Group {
     /// A group whose last delivered id is `last_id`.
     pub fn new(last_id: StreamId, entries_read: Option<i64>) -> Group {
-        Group { last_id, entries_read, ..Group::default() }
+        Group {
+            last_id,
+            entries_read,
+            ..Group::default()
+        }
     }
 
     /// The consumer `name`, created when missing (seen now, never active).
     pub fn consumer_mut(&mut self, name: &[u8], now_ms: i64) -> &mut Consumer {
-        self.consumers.entry(name.to_vec()).or_insert_with(|| Consumer {
-            seen_ms: now_ms,
-            active_ms: -1,
-            pel: BTreeSet::new(),
-        })
+        self.consumers
+            .entry(name.to_vec())
+            .or_insert_with(|| Consumer {
+                seen_ms: now_ms,
+                active_ms: -1,
+                pel: BTreeSet::new(),
+            })
     }
 
     /// Creates `name` if missing; true when it was created.
@@ -342,7 +359,13 @@ impl StreamValue {
 
     /// Entries with `start <= id <= end`, ascending (or descending with `rev`), at most `count`
     /// of them (0 = no limit).
-    pub fn range(&self, start: StreamId, end: StreamId, rev: bool, count: usize) -> Vec<(StreamId, &Fields)> {
+    pub fn range(
+        &self,
+        start: StreamId,
+        end: StreamId,
+        rev: bool,
+        count: usize,
+    ) -> Vec<(StreamId, &Fields)> {
         if start > end {
             return Vec::new();
         }
@@ -371,9 +394,10 @@ impl StreamValue {
     pub fn append(&mut self, id: StreamId, fields: Fields) {
         let names: Vec<&[u8]> = fields.iter().step_by(2).map(|f| f.as_slice()).collect();
         let raw_len: usize = fields.iter().map(|f| f.len()).sum();
-        let tail = self.nodes.iter_mut().next_back().filter(|(_, n)| {
-            n.bytes() + raw_len < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES
-        });
+        let tail =
+            self.nodes.iter_mut().next_back().filter(|(_, n)| {
+                n.bytes() + raw_len < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES
+            });
         let (master, node) = match tail {
             Some((m, n)) => (*m, n),
             None => {
@@ -388,14 +412,23 @@ impl StreamValue {
             }
         };
         let same = node.master_fields.len() == names.len()
-            && node.master_fields.iter().zip(&names).all(|(a, b)| a.as_slice() == *b);
+            && node
+                .master_fields
+                .iter()
+                .zip(&names)
+                .all(|(a, b)| a.as_slice() == *b);
         let nf = names.len() as i64;
         let mut bytes = lp_int_size(0)
             + lp_int_size(id.ms.wrapping_sub(master.ms) as i64)
             + lp_int_size(id.seq.wrapping_sub(master.seq) as i64);
         let mut pieces = 3 + nf;
         if same {
-            bytes += fields.iter().skip(1).step_by(2).map(|v| lp_str_size(v)).sum::<usize>();
+            bytes += fields
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|v| lp_str_size(v))
+                .sum::<usize>();
         } else {
             bytes += lp_int_size(nf) + fields.iter().map(|v| lp_str_size(v)).sum::<usize>();
             pieces += nf + 1;
@@ -445,7 +478,9 @@ impl StreamValue {
                     break;
                 }
             }
-            let Some(node) = self.nodes.get(&m) else { continue };
+            let Some(node) = self.nodes.get(&m) else {
+                continue;
+            };
             let (live, last) = (node.live, node.last);
             if limit > 0 && deleted + live > limit {
                 break;
@@ -555,7 +590,11 @@ impl StreamValue {
     ) -> Option<Vec<StreamId>> {
         let start = self.groups.get(group)?.last_id.incr();
         let ids: Vec<StreamId> = match start {
-            Some(s) => self.range(s, StreamId::MAX, false, count).into_iter().map(|(id, _)| id).collect(),
+            Some(s) => self
+                .range(s, StreamId::MAX, false, count)
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
             None => Vec::new(),
         };
         for &id in &ids {
@@ -576,7 +615,11 @@ impl StreamValue {
             }
         }
         if !ids.is_empty() && !noack {
-            if let Some(c) = self.groups.get_mut(group).and_then(|g| g.consumers.get_mut(consumer)) {
+            if let Some(c) = self
+                .groups
+                .get_mut(group)
+                .and_then(|g| g.consumers.get_mut(consumer))
+            {
                 c.active_ms = now_ms;
             }
         }
@@ -589,7 +632,10 @@ mod tests {
     use super::*;
 
     fn f(pairs: &[(&str, &str)]) -> Fields {
-        pairs.iter().flat_map(|(a, b)| [a.as_bytes().to_vec(), b.as_bytes().to_vec()]).collect()
+        pairs
+            .iter()
+            .flat_map(|(a, b)| [a.as_bytes().to_vec(), b.as_bytes().to_vec()])
+            .collect()
     }
 
     fn add(s: &mut StreamValue, ms: u64, seq: u64) {
@@ -623,8 +669,14 @@ mod tests {
     #[test]
     fn fields_keep_insertion_order_and_duplicates() {
         let mut s = StreamValue::default();
-        s.append(StreamId::new(1, 0), f(&[("z", "1"), ("a", "2"), ("z", "3")]));
-        assert_eq!(s.get(StreamId::new(1, 0)).unwrap(), &f(&[("z", "1"), ("a", "2"), ("z", "3")]));
+        s.append(
+            StreamId::new(1, 0),
+            f(&[("z", "1"), ("a", "2"), ("z", "3")]),
+        );
+        assert_eq!(
+            s.get(StreamId::new(1, 0)).unwrap(),
+            &f(&[("z", "1"), ("a", "2"), ("z", "3")])
+        );
     }
 
     #[test]
@@ -687,7 +739,8 @@ mod tests {
         for i in 1..=3 {
             add(&mut s, i, 0);
         }
-        s.groups.insert(b"g".to_vec(), Group::new(StreamId::MIN, None));
+        s.groups
+            .insert(b"g".to_vec(), Group::new(StreamId::MIN, None));
         assert_eq!(s.lag(&s.groups[b"g".as_slice()]), Some(3));
         let got = s.deliver_new(b"g", b"c", 2, false, 100).unwrap();
         assert_eq!(got, vec![StreamId::new(1, 0), StreamId::new(2, 0)]);
@@ -714,7 +767,14 @@ mod tests {
         g.assign(id, b"b", 20).delivery_count += 1;
         assert!(g.consumers[b"a".as_slice()].pel.is_empty());
         assert!(g.consumers[b"b".as_slice()].pel.contains(&id));
-        assert_eq!(g.pel[&id], Pending { consumer: b"b".to_vec(), delivery_ms: 20, delivery_count: 2 });
+        assert_eq!(
+            g.pel[&id],
+            Pending {
+                consumer: b"b".to_vec(),
+                delivery_ms: 20,
+                delivery_count: 2
+            }
+        );
         assert_eq!(g.delete_consumer(b"b"), 1);
         assert!(g.pel.is_empty());
     }
