@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import threading
+import time
 
 import pytest
 import redis
 import redis.asyncio
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 
@@ -118,8 +119,6 @@ def test_xadd_star_ids_are_time_based_and_monotonic(diff):
     assert all(re.fullmatch(r"\d+-\d+", i) for i in ids)
     assert parsed == sorted(parsed) and len(set(parsed)) == 50
     ms = parsed[0][0]
-    import time
-
     assert abs(ms - time.time() * 1000) < 60_000
 
 
@@ -583,6 +582,7 @@ def test_xautoclaim_sweep_ends_with_zero_cursor():
     cursor, seen = "0-0", []
     for _ in range(10):
         cursor, claimed, deleted = r.xautoclaim("s", "g", "sweeper", 0, cursor, count=40)
+        assert deleted == []
         seen += [e[0] for e in claimed]
         if cursor == "0-0":
             break
@@ -785,6 +785,19 @@ async def test_xread_block_wakes_on_xadd_and_dollar_means_new():
     assert await r.xread({"s": "$"}, block=30) == []
 
 
+def test_sync_xreadgroup_block_is_woken_from_another_thread():
+    eng = Engine()
+    r = redis.Redis(connection_pool=BurnerSyncConnectionPool(engine=eng, decode_responses=True))
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    out = []
+    t = threading.Thread(target=lambda: out.append(r.xreadgroup("g", "c", {"s": ">"}, block=5000)))
+    t.start()
+    time.sleep(0.05)
+    r.xadd("s", {"f": "x"}, id="1-1")
+    t.join(5)
+    assert out == [[["s", [("1-1", {"f": "x"})]]]]
+
+
 async def test_every_xread_reader_gets_the_entry():
     eng = Engine()
     r = aclient(eng, decode_responses=True)
@@ -836,6 +849,30 @@ async def test_cancelled_xreadgroup_leaves_nothing_pending_even_in_the_same_iter
         await task
     assert (await r.xpending("s", "g"))["pending"] == 0
     assert await r.xreadgroup("g", "other", {"s": ">"}) == [["s", [("1-1", {"f": "x"})]]]
+
+
+async def test_blocked_group_readers_learn_their_stream_or_group_is_gone():
+    eng = Engine()
+    r = aclient(eng, decode_responses=True)
+    await r.xgroup_create("s", "g", "$", mkstream=True)
+    readers = [asyncio.create_task(r.xreadgroup("g", f"c{i}", {"s": ">"}, block=0)) for i in range(3)]
+    plain = asyncio.create_task(r.xread({"s": "$"}, block=0))
+    await asyncio.sleep(0.02)
+    await r.delete("s")
+    for t in readers:
+        with pytest.raises(redis.ResponseError, match="UNBLOCKED the stream key no longer exists"):
+            await asyncio.wait_for(t, 2)
+    await asyncio.sleep(0.01)
+    assert not plain.done()  # a plain XREAD keeps waiting for the key to come back
+    await r.xadd("s", {"f": "back"}, id="1-1")
+    assert await asyncio.wait_for(plain, 2) == [["s", [("1-1", {"f": "back"})]]]
+    await r.xgroup_create("s", "g", "$")
+    readers = [asyncio.create_task(r.xreadgroup("g", f"c{i}", {"s": ">"}, block=0)) for i in range(2)]
+    await asyncio.sleep(0.02)
+    await r.xgroup_destroy("s", "g")
+    for t in readers:
+        with pytest.raises(redis.ResponseError, match="NOGROUP the consumer group this client was blocked on"):
+            await asyncio.wait_for(t, 2)
 
 
 async def test_xreadgroup_block_times_out_and_is_served():

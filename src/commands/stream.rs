@@ -557,7 +557,11 @@ fn parse_read(ctx: &mut Ctx, a: &[Vec<u8>], group_cmd: bool) -> Result<ReadOpts,
     for (k, idb) in keys.iter().zip(&a[keys_at + n..]) {
         let s = ctx.read::<StreamValue>(k)?;
         if let Some((g, _)) = &group {
+            let key_exists = s.is_some();
             if !s.is_some_and(|s| s.groups.contains_key(g)) {
+                if ctx.env.block_retry {
+                    return Err(lost_while_blocked(ctx, k, key_exists));
+                }
                 return Err(CmdError::raw(format!(
                     "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
                     lossy(k),
@@ -598,6 +602,18 @@ fn parse_read(ctx: &mut Ctx, a: &[Vec<u8>], group_cmd: bool) -> Result<ReadOpts,
         from,
         keys_at,
     })
+}
+
+/// The error a blocked XREADGROUP gets when its stream or group went away meanwhile (as Redis 7).
+/// The other readers of the key are signalled too: the waiter that was signalled for a deletion
+/// only passes the signal on while the key exists, and each of them must learn it is gone.
+fn lost_while_blocked(ctx: &mut Ctx, key: &[u8], key_exists: bool) -> CmdError {
+    wake_all_readers(ctx, key);
+    if key_exists {
+        CmdError::raw("NOGROUP the consumer group this client was blocked on no longer exists")
+    } else {
+        CmdError::raw("UNBLOCKED the stream key no longer exists")
+    }
 }
 
 /// Builds the XREAD/XREADGROUP reply: a map keyed by stream in RESP3, pairs in RESP2.
@@ -923,6 +939,7 @@ fn xgroup(ctx: &mut Ctx, mut args: Args) -> CmdResult {
                 return Ok(Reply::Int(0));
             }
             ctx.touched(&key);
+            wake_all_readers(ctx, &key);
             ctx.notify(EV_STREAM, "xgroup-destroy", &key);
             Ok(Reply::Int(1))
         }
