@@ -1280,7 +1280,16 @@ fn xautoclaim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     // one call slow; the cursor says where to go on.
     let mut attempts = count.saturating_mul(10);
     let mut left = count;
-    let candidates: Vec<StreamId> = g.pel.range(start..).map(|(id, _)| *id).collect();
+    // One more than can be examined: the first one left over is the cursor.
+    let window = usize::try_from(attempts)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let candidates: Vec<StreamId> = g
+        .pel
+        .range(start..)
+        .take(window)
+        .map(|(id, _)| *id)
+        .collect();
     let exists: Vec<bool> = candidates.iter().map(|id| s.contains(*id)).collect();
     let mut next = candidates.len();
     let mut claimed = Vec::new();

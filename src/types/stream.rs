@@ -471,22 +471,20 @@ impl StreamValue {
     /// entries (0 = no limit). Returns the number of entries removed.
     pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
         let mut deleted = 0u64;
-        let masters: Vec<StreamId> = self.nodes.keys().copied().collect();
-        for m in masters {
+        // Only the head node is ever looked at: it either goes whole (and the next one becomes
+        // the head) or the trim ends inside it.
+        while let Some((&m, node)) = self.nodes.iter().next() {
             if let Trim::MaxLen(max) = how {
                 if self.len() as u64 <= max {
                     break;
                 }
             }
-            let Some(node) = self.nodes.get(&m) else {
-                continue;
-            };
             let (live, last) = (node.live, node.last);
             if limit > 0 && deleted + live > limit {
                 break;
             }
             let whole = match how {
-                Trim::MaxLen(max) => self.len() as u64 - live >= max,
+                Trim::MaxLen(max) => (self.len() as u64).saturating_sub(live) >= max,
                 Trim::MinId(min) => last < min,
             };
             if whole {
