@@ -998,3 +998,24 @@ def test_random_ops_match_redis(diff):
     diff.call(lambda c: pending_range(c, "s", "g", "-", "+", 1000))
     diff.call(lambda c: strip_stream_info(c.xinfo_stream("s")))
     diff.call(lambda c: c.xinfo_groups("s"))
+
+
+def test_streams_survive_a_snapshot(tmp_path):
+    path = str(tmp_path / "d.dat")
+    eng = Engine(persistence_path=path, save_rules="")
+    r = redis.Redis(connection_pool=BurnerSyncConnectionPool(engine=eng, decode_responses=True))
+    for i in range(1, 5):
+        r.xadd("s", {"f": i, "g": "x"}, id=f"{i}-1")
+    r.xdel("s", "2-1")
+    r.xgroup_create("s", "g", "0")
+    r.xreadgroup("g", "c", {"s": ">"}, count=2)
+    r.xgroup_createconsumer("s", "g", "idle")
+    before = (r.xrange("s"), r.xinfo_stream("s", full=True), r.xinfo_groups("s"))
+    r.connection_pool.disconnect()
+    eng.close()
+    del eng, r
+    eng = Engine(persistence_path=path, save_rules="")
+    r = redis.Redis(connection_pool=BurnerSyncConnectionPool(engine=eng, decode_responses=True))
+    assert (r.xrange("s"), r.xinfo_stream("s", full=True), r.xinfo_groups("s")) == before
+    assert r.xpending("s", "g")["pending"] == 2
+    assert r.xadd("s", {"f": 5}, id="4-*") == "4-2"
