@@ -119,6 +119,22 @@ impl Blocking {
         }
     }
 
+    /// Signals every unsignalled waiter on `key`. For writes that do not consume what they add
+    /// (XADD): each reader of a stream may want the new entry, and a reader that finds nothing
+    /// (another group's consumer got there first) keeps its signal to itself, so passing the
+    /// signal along after each served retry would strand the readers queued behind it.
+    pub fn signal_all(&mut self, db: usize, key: &[u8], wakes: &mut Wakes) {
+        if self.by_key.is_empty() {
+            return;
+        }
+        if let Some(q) = self.by_key.get(&(db, key.to_vec())) {
+            for w in q.iter().filter(|w| !w.is_signaled()) {
+                w.signaled.store(true, Ordering::Release);
+                wakes.push(w.clone());
+            }
+        }
+    }
+
     /// Number of blocked clients (INFO's `blocked_clients`).
     pub fn count(&self) -> usize {
         let mut ids: Vec<u64> = self.by_key.values().flatten().map(|w| w.id).collect();
@@ -145,6 +161,10 @@ mod tests {
         assert!(w2.is_signaled() && !w3.is_signaled());
         b.signal(1, b"b", &mut wakes); // other db: nothing
         assert!(!w3.is_signaled());
+        let w4 = b.register(0, vec![b"b".to_vec()]);
+        b.signal_all(0, b"b", &mut wakes);
+        assert!(w3.is_signaled() && w4.is_signaled());
+        b.unregister(&w4);
         b.unregister(&w1);
         b.unregister(&w2);
         assert!(!b.has_waiters(0, b"a"));

@@ -15,6 +15,7 @@ use serde_bytes::{ByteBuf, Bytes};
 
 use super::frame::{self, Next, PersistError};
 use crate::engine::Store;
+use crate::types::stream::{Consumer, Group, Pending, StreamId};
 use crate::types::{HashValue, ListValue, SetValue, StrValue, StreamValue, Value, ZSetValue};
 
 /// File magic.
@@ -152,16 +153,101 @@ pub fn value_out(v: &Value) -> SnapValue<&Bytes> {
     }
 }
 
-/// TODO(stream): convert from the real stream type once it lands (entries, last_id,
-/// max_deleted_id, entries_added, groups with consumers and the PEL with delivery counts). The
-/// placeholder type holds nothing, so there is nothing to lose yet.
-fn stream_out(_s: &StreamValue) -> SnapStream<&Bytes> {
-    SnapStream::default()
+/// A stream in snapshot form: entries, id bookkeeping, groups with consumers and the PEL.
+fn stream_out(s: &StreamValue) -> SnapStream<&Bytes> {
+    let id = |i: StreamId| (i.ms, i.seq);
+    SnapStream {
+        entries: s
+            .range(StreamId::MIN, StreamId::MAX, false, 0)
+            .into_iter()
+            .map(|(i, f)| {
+                (
+                    id(i),
+                    f.chunks(2)
+                        .filter(|p| p.len() == 2)
+                        .map(|p| (b(&p[0]), b(&p[1])))
+                        .collect(),
+                )
+            })
+            .collect(),
+        last_id: id(s.last_id),
+        max_deleted_id: id(s.max_deleted_id),
+        entries_added: s.entries_added,
+        groups: s
+            .groups
+            .iter()
+            .map(|(name, g)| SnapGroup {
+                name: b(name),
+                last_id: id(g.last_id),
+                entries_read: g.entries_read,
+                consumers: g
+                    .consumers
+                    .iter()
+                    .map(|(n, c)| (b(n), c.seen_ms, c.active_ms))
+                    .collect(),
+                pel: g
+                    .pel
+                    .iter()
+                    .map(|(i, p)| (id(*i), b(&p.consumer), p.delivery_ms, p.delivery_count))
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
-/// TODO(stream): the inverse of [`stream_out`]; must reject ids that are out of order.
-fn stream_in(_s: SnapStream<ByteBuf>) -> Result<StreamValue, &'static str> {
-    Ok(StreamValue::default())
+/// The inverse of [`stream_out`]; refuses entries out of order and pending entries of unknown
+/// consumers rather than loading a stream Redis could not have had.
+fn stream_in(snap: SnapStream<ByteBuf>) -> Result<StreamValue, &'static str> {
+    let id = |(ms, seq): SnapId| StreamId::new(ms, seq);
+    let mut s = StreamValue::default();
+    for (i, fields) in snap.entries {
+        let i = id(i);
+        if i <= s.last_id {
+            return Err("stream entries out of order");
+        }
+        s.append(
+            i,
+            fields
+                .into_iter()
+                .flat_map(|(f, v)| [f.into_vec(), v.into_vec()])
+                .collect(),
+        );
+    }
+    if id(snap.last_id) < s.last_id {
+        return Err("stream last id below its entries");
+    }
+    s.last_id = id(snap.last_id);
+    s.max_deleted_id = id(snap.max_deleted_id);
+    s.entries_added = snap.entries_added;
+    for g in snap.groups {
+        let mut group = Group::new(id(g.last_id), g.entries_read);
+        for (name, seen_ms, active_ms) in g.consumers {
+            let c = Consumer {
+                seen_ms,
+                active_ms,
+                ..Consumer::default()
+            };
+            group.consumers.insert(name.into_vec(), c);
+        }
+        for (i, consumer, delivery_ms, delivery_count) in g.pel {
+            let i = id(i);
+            let c = group
+                .consumers
+                .get_mut(consumer.as_slice())
+                .ok_or("pending entry of an unknown consumer")?;
+            c.pel.insert(i);
+            group.pel.insert(
+                i,
+                Pending {
+                    consumer: consumer.into_vec(),
+                    delivery_ms,
+                    delivery_count,
+                },
+            );
+        }
+        s.groups.insert(g.name.into_vec(), group);
+    }
+    Ok(s)
 }
 
 /// Converts a loaded snapshot value into an engine value; None for an empty collection (Redis
