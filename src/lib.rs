@@ -12,5 +12,6 @@ pub mod glob;
 pub mod persistence;
 pub mod py;
 pub mod reply;
+pub mod scripting;
 pub mod server;
 pub mod types;

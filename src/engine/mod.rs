@@ -95,6 +95,11 @@ pub struct Store {
     pub oplog: crate::persistence::OpLog,
     /// Attached persistence (data files, log writer), if any.
     pub persist: Option<crate::persistence::Attached>,
+    /// The Lua scripting state (VM and script cache), created on first use. Opaque here: it
+    /// belongs to the `scripting` front door, which the engine must not depend on.
+    pub scripting: Option<Box<dyn std::any::Any + Send>>,
+    /// The running script's flags, shared with [`Engine`] so they can be read without the lock.
+    pub script_ctl: Arc<ScriptControl>,
 }
 
 impl Store {
@@ -114,9 +119,29 @@ impl Store {
             started_ms: opts.clock.now_ms(),
             oplog: Default::default(),
             persist: None,
+            scripting: None,
+            script_ctl: Arc::default(),
         }
     }
 }
+
+/// What other threads may know about a running Lua script without taking the engine lock: the
+/// script holds it for its whole run, so BUSY replies and SCRIPT KILL are answered from here.
+#[derive(Default)]
+pub struct ScriptControl {
+    /// A script is running.
+    pub running: AtomicBool,
+    /// The running script passed the busy threshold: other callers get BUSY instead of waiting.
+    pub busy: AtomicBool,
+    /// SCRIPT KILL asked the running script to stop.
+    pub kill: AtomicBool,
+    /// The running script executed a write command (it can no longer be killed).
+    pub wrote: AtomicBool,
+}
+
+/// The reply to anything but SCRIPT KILL while a script is busy.
+pub const BUSY_ERROR: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL.";
 
 /// Per-call execution environment: frozen time and the wake-ups to run after unlocking.
 pub struct Env {
@@ -136,6 +161,8 @@ pub struct Env {
     pub block_timed_out: bool,
     /// The waiter whose command is being re-run (see `Ctx::touched`).
     pub retrying: Option<Arc<blocking::Waiter>>,
+    /// `redis.log` messages (level 0-3, text), handed to the front door's logger after unlocking.
+    pub script_logs: Vec<(u8, Vec<u8>)>,
 }
 
 impl Env {
@@ -150,6 +177,7 @@ impl Env {
             block_retry: false,
             block_timed_out: false,
             retrying: None,
+            script_logs: Vec::new(),
         }
     }
 }
@@ -168,17 +196,21 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     next_client_id: AtomicU64,
     expiry: Arc<expiry::ExpiryControl>,
+    script_ctl: Arc<ScriptControl>,
 }
 
 impl Engine {
     /// Creates an engine (and its active-expiry thread when enabled). `opts.persistence` is
     /// ignored: use [`Engine::open`] for that.
     pub fn new(opts: EngineOptions) -> Arc<Engine> {
+        let store = Store::new(&opts);
+        let script_ctl = store.script_ctl.clone();
         let engine = Arc::new(Engine {
-            store: Mutex::new(Store::new(&opts)),
+            store: Mutex::new(store),
             clock: opts.clock.clone(),
             next_client_id: AtomicU64::new(1),
             expiry: Arc::default(),
+            script_ctl,
         });
         if opts.active_expiry {
             expiry::spawn(&engine);
@@ -196,11 +228,13 @@ impl Engine {
         };
         let mut store = Store::new(&opts);
         let warnings = crate::persistence::open(cfg, &mut store, opts.clock.now_ms())?;
+        let script_ctl = store.script_ctl.clone();
         let engine = Arc::new(Engine {
             store: Mutex::new(store),
             clock: opts.clock.clone(),
             next_client_id: AtomicU64::new(1),
             expiry: Arc::default(),
+            script_ctl,
         });
         if opts.active_expiry {
             expiry::spawn(&engine);
@@ -223,6 +257,37 @@ impl Engine {
     /// Locks the store if it is free right now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, Store>> {
         self.store.try_lock()
+    }
+
+    /// Locks the store, unless a script holding it has run past its busy threshold (then None:
+    /// the caller replies with [`Engine::busy_reply`] instead of waiting).
+    pub fn lock_unless_busy(&self) -> Option<MutexGuard<'_, Store>> {
+        loop {
+            if let Some(g) = self.store.try_lock_for(std::time::Duration::from_millis(5)) {
+                return Some(g);
+            }
+            if self.script_ctl.busy.load(Ordering::Acquire) {
+                return None;
+            }
+        }
+    }
+
+    /// The reply to `args` while a script is busy: SCRIPT KILL is served from the script's flags
+    /// (the script itself stops at its next hook check), everything else gets BUSY.
+    pub fn busy_reply(&self, args: &[Vec<u8>]) -> Reply {
+        let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+        if args.len() == 2 && is(1, "KILL") && (is(0, "SCRIPT") || is(0, "FUNCTION")) {
+            let ctl = &self.script_ctl;
+            if !ctl.running.load(Ordering::Acquire) || is(0, "FUNCTION") {
+                return Reply::Error("NOTBUSY No scripts in execution right now.".into());
+            }
+            if ctl.wrote.load(Ordering::Acquire) {
+                return Reply::Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into());
+            }
+            ctl.kill.store(true, Ordering::Release);
+            return Reply::ok();
+        }
+        Reply::Error(BUSY_ERROR.into())
     }
 
     /// A fresh environment at the current time.
