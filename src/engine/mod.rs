@@ -197,6 +197,10 @@ pub struct Engine {
     next_client_id: AtomicU64,
     expiry: Arc<expiry::ExpiryControl>,
     script_ctl: Arc<ScriptControl>,
+    /// Clients opened but not yet in `Store::clients`: opening a connection must not wait for
+    /// the store lock, which a long script may hold. Moved in by whoever locks next.
+    pending_clients: Mutex<Vec<(u64, ClientInfo)>>,
+    has_pending_clients: AtomicBool,
 }
 
 impl Engine {
@@ -211,6 +215,8 @@ impl Engine {
             next_client_id: AtomicU64::new(1),
             expiry: Arc::default(),
             script_ctl,
+            pending_clients: Mutex::new(Vec::new()),
+            has_pending_clients: AtomicBool::new(false),
         });
         if opts.active_expiry {
             expiry::spawn(&engine);
@@ -235,6 +241,8 @@ impl Engine {
             next_client_id: AtomicU64::new(1),
             expiry: Arc::default(),
             script_ctl,
+            pending_clients: Mutex::new(Vec::new()),
+            has_pending_clients: AtomicBool::new(false),
         });
         if opts.active_expiry {
             expiry::spawn(&engine);
@@ -251,12 +259,24 @@ impl Engine {
 
     /// Locks the store (blocking).
     pub fn lock(&self) -> MutexGuard<'_, Store> {
-        self.store.lock()
+        self.admit_clients(self.store.lock())
     }
 
     /// Locks the store if it is free right now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, Store>> {
-        self.store.try_lock()
+        self.store.try_lock().map(|g| self.admit_clients(g))
+    }
+
+    /// Moves clients opened meanwhile into `Store::clients` (CLIENT LIST, CLIENT KILL).
+    fn admit_clients<'a>(&self, mut store: MutexGuard<'a, Store>) -> MutexGuard<'a, Store> {
+        if self.has_pending_clients.load(Ordering::Acquire) {
+            let mut pending = self.pending_clients.lock();
+            self.has_pending_clients.store(false, Ordering::Release);
+            for (id, info) in pending.drain(..) {
+                store.clients.insert(id, info);
+            }
+        }
+        store
     }
 
     /// Locks the store, unless a script holding it has run past its busy threshold (then None:
@@ -264,7 +284,7 @@ impl Engine {
     pub fn lock_unless_busy(&self) -> Option<MutexGuard<'_, Store>> {
         loop {
             if let Some(g) = self.store.try_lock_for(std::time::Duration::from_millis(5)) {
-                return Some(g);
+                return Some(self.admit_clients(g));
             }
             if self.script_ctl.busy.load(Ordering::Acquire) {
                 return None;
@@ -272,13 +292,14 @@ impl Engine {
         }
     }
 
-    /// The reply to `args` while a script is busy: SCRIPT KILL is served from the script's flags
-    /// (the script itself stops at its next hook check), everything else gets BUSY.
+    /// The reply to `args` while a script is busy: SCRIPT KILL (and FUNCTION KILL, which Redis
+    /// treats alike for a running EVAL) is served from the script's flags (the script itself stops
+    /// at its next hook check); everything else gets BUSY.
     pub fn busy_reply(&self, args: &[Vec<u8>]) -> Reply {
         let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
         if args.len() == 2 && is(1, "KILL") && (is(0, "SCRIPT") || is(0, "FUNCTION")) {
             let ctl = &self.script_ctl;
-            if !ctl.running.load(Ordering::Acquire) || is(0, "FUNCTION") {
+            if !ctl.running.load(Ordering::Acquire) {
                 return Reply::Error("NOTBUSY No scripts in execution right now.".into());
             }
             if ctl.wrote.load(Ordering::Acquire) {
@@ -297,17 +318,25 @@ impl Engine {
 
     /// Opens a client session and registers it for CLIENT LIST.
     pub fn open_client(&self) -> Client {
+        self.open_client_resp(2)
+    }
+
+    /// Opens a client session speaking `resp`, without waiting for the store lock (it joins
+    /// `Store::clients` at the next lock).
+    pub fn open_client_resp(&self, resp: u8) -> Client {
         let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
-        let client = Client::new(id);
+        let mut client = Client::new(id);
+        client.resp = resp;
         let now = self.clock.now_ms();
         let info = ClientInfo {
             created_ms: now,
             last_ms: now,
-            resp: 2,
+            resp,
             killed: client.killed.clone(),
             ..ClientInfo::default()
         };
-        self.lock().clients.insert(id, info);
+        self.pending_clients.lock().push((id, info));
+        self.has_pending_clients.store(true, Ordering::Release);
         client
     }
 

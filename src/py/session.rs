@@ -16,7 +16,7 @@ use super::convert::{command_args, error_instance, reply_to_py, Decode};
 use super::waker::FutureWaker;
 use crate::engine::pubsub::{OutboxState, Subscriber};
 use crate::engine::waker::{CondvarWaker, Wakes};
-use crate::engine::{BlockStep, Client, Engine, MutexGuardStore};
+use crate::engine::{BlockStep, Client, Engine, Env, MutexGuardStore};
 use crate::reply::Reply;
 
 enum Pending {
@@ -96,6 +96,79 @@ pub fn lock_engine<'a>(py: Python<'_>, engine: &'a Engine) -> MutexGuardStore<'a
     py.detach(|| engine.lock())
 }
 
+/// [`lock_engine`] for running commands: None when a script holding the lock has run past its
+/// busy threshold, so the caller replies with `Engine::busy_reply` instead of waiting.
+pub fn lock_engine_or_busy<'a>(py: Python<'_>, engine: &'a Engine) -> Option<MutexGuardStore<'a>> {
+    if let Some(g) = engine.try_lock() {
+        return Some(g);
+    }
+    py.detach(|| engine.lock_unless_busy())
+}
+
+/// True for commands that may run a Lua script (the EVAL family, or EXEC with one queued): they
+/// run with the GIL released, so other Python threads keep running (and get BUSY, or send
+/// SCRIPT KILL) while the script holds the engine lock.
+fn may_run_script(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|n| {
+        n.len() >= 4 && n[..4].eq_ignore_ascii_case(b"eval")
+            || n.eq_ignore_ascii_case(b"exec")
+            || n.eq_ignore_ascii_case(b"fcall")
+            || n.eq_ignore_ascii_case(b"fcall_ro")
+    })
+}
+
+/// Runs `cmds` in order on the locked store (or answers them from the busy state when `store`
+/// is None), queueing the outcomes; commands after one that blocks are deferred.
+fn run_cmds_locked(
+    engine: &Engine,
+    client: &mut Client,
+    queue: &mut VecDeque<Pending>,
+    mut store: Option<MutexGuardStore<'_>>,
+    cmds: Vec<Vec<Vec<u8>>>,
+    env: &mut Env,
+) {
+    for args in cmds {
+        if client.blocked.is_some() {
+            queue.push_back(Pending::Deferred(args));
+            continue;
+        }
+        match store.as_mut() {
+            Some(store) => {
+                let r = engine.execute_locked(store, client, args, env);
+                queue_result(queue, client, r, &mut env.wakes);
+            }
+            None => queue.push_back(Pending::Ready(engine.busy_reply(&args), client.resp)),
+        }
+    }
+}
+
+/// Hands `redis.log` lines to the `burner_redis.lua` logger (after the engine lock is released).
+fn emit_script_logs(py: Python<'_>, logs: &mut Vec<(u8, Vec<u8>)>) {
+    if logs.is_empty() {
+        return;
+    }
+    let lines = std::mem::take(logs);
+    let logger = match py
+        .import("logging")
+        .and_then(|m| m.call_method1("getLogger", ("burner_redis.lua",)))
+    {
+        Ok(l) => l,
+        Err(_) => return,
+    };
+    for (level, msg) in lines {
+        // Redis's debug, verbose, notice and warning levels.
+        let py_level = match level {
+            0 | 1 => 10,
+            2 => 20,
+            _ => 30,
+        };
+        let text = String::from_utf8_lossy(&msg).into_owned();
+        if let Err(e) = logger.call_method1("log", (py_level, text)) {
+            e.write_unraisable(py, None);
+        }
+    }
+}
+
 /// Queues a command's outcome. Runs under the engine lock: messages already in the client's
 /// outbox were published before the reply was made, so they move ahead of it; a reader waiting
 /// on the outbox (another task or thread) is told a reply arrived.
@@ -120,9 +193,7 @@ fn queue_result(
 impl Session {
     /// A session on `engine`.
     pub fn create(py: Python<'_>, engine: Arc<Engine>, resp: u8, dec: Decode) -> PyResult<Session> {
-        let mut client = engine.open_client();
-        client.resp = resp;
-        engine.set_client_resp(&client);
+        let client = engine.open_client_resp(resp);
         Ok(Session {
             engine,
             client,
@@ -137,23 +208,27 @@ impl Session {
         self.client.blocked.is_some()
     }
 
-    /// Runs `cmds` in order under one lock; commands after one that blocks are deferred.
+    /// Runs `cmds` in order under one lock; commands after one that blocks are deferred. When one
+    /// may run a script, the whole batch runs with the GIL released.
     fn run_batch(&mut self, py: Python<'_>, cmds: Vec<Vec<Vec<u8>>>) {
-        let mut env = self.engine.env();
-        {
-            let mut store = lock_engine(py, &self.engine);
-            for args in cmds {
-                if self.blocked_now() {
-                    self.queue.push_back(Pending::Deferred(args));
-                    continue;
-                }
-                let r = self
-                    .engine
-                    .execute_locked(&mut store, &mut self.client, args, &mut env);
-                queue_result(&mut self.queue, &self.client, r, &mut env.wakes);
-            }
+        let (engine, client, queue) = (&*self.engine, &mut self.client, &mut self.queue);
+        let mut env = if cmds.iter().any(|c| may_run_script(c)) {
+            py.detach(|| {
+                let mut env = engine.env();
+                let store = engine.lock_unless_busy();
+                run_cmds_locked(engine, client, queue, store, cmds, &mut env);
+                env
+            })
+        } else {
+            let mut env = engine.env();
+            let store = lock_engine_or_busy(py, engine);
+            run_cmds_locked(engine, client, queue, store, cmds, &mut env);
+            env
+        };
+        if !env.wakes.is_empty() {
+            env.wakes.run();
         }
-        env.wakes.run();
+        emit_script_logs(py, &mut env.script_logs);
     }
 
     /// The client's subscriber (created on first use, so a reader can wait before subscribing).
@@ -232,17 +307,7 @@ impl Session {
             self.queue.push_back(Pending::Deferred(args));
             return Ok(());
         }
-        let mut env = self.engine.env();
-        {
-            let mut store = lock_engine(py, &self.engine);
-            let r = self
-                .engine
-                .execute_locked(&mut store, &mut self.client, args, &mut env);
-            queue_result(&mut self.queue, &self.client, r, &mut env.wakes);
-        }
-        if !env.wakes.is_empty() {
-            env.wakes.run();
-        }
+        self.run_batch(py, vec![args]);
         Ok(())
     }
 
@@ -277,22 +342,10 @@ impl Session {
                     let Some(Pending::Deferred(args)) = self.queue.pop_front() else {
                         unreachable!()
                     };
-                    // Run it now, in its original place in the queue.
-                    let mut env = self.engine.env();
-                    {
-                        let mut store = lock_engine(py, &self.engine);
-                        let r = self.engine.execute_locked(
-                            &mut store,
-                            &mut self.client,
-                            args,
-                            &mut env,
-                        );
-                        // Queue it in its original place: ahead of the commands deferred after it.
-                        let later = std::mem::take(&mut self.queue);
-                        queue_result(&mut self.queue, &self.client, r, &mut env.wakes);
-                        self.queue.extend(later);
-                    }
-                    env.wakes.run();
+                    // Run it now, in its original place: ahead of the commands deferred after it.
+                    let later = std::mem::take(&mut self.queue);
+                    self.run_batch(py, vec![args]);
+                    self.queue.extend(later);
                 }
             }
         }
