@@ -21,22 +21,24 @@ fn version_num() -> i64 {
     n
 }
 
-/// Builds the `redis` table. `call` here is the raw form returning `(ok, value)`; the sandbox
-/// prelude wraps it into the raising `redis.call`.
-pub fn build(lua: &Lua) -> mlua::Result<(Table, mlua::Function)> {
+/// Builds the `redis` table.
+pub fn build(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    let raw_call = lua.create_function(|lua, args: MultiValue| {
-        Ok(match run_command(lua, args)? {
-            Ok(v) => (true, v),
-            Err(e) => (false, Value::Table(e)),
-        })
-    })?;
+    // A failed command raises a Redis error table. `call` is a C function, as in Redis, so
+    // `return redis.call(...)` keeps the script's frame for the error position.
+    t.raw_set(
+        "call",
+        lua.create_function(|lua, args: MultiValue| match run_command(lua, args)? {
+            Ok(v) => Ok(v),
+            Err(text) => Err(redis_error(text)),
+        })?,
+    )?;
     t.raw_set(
         "pcall",
         lua.create_function(|lua, args: MultiValue| {
             Ok(match run_command(lua, args)? {
                 Ok(v) => v,
-                Err(e) => Value::Table(e),
+                Err(text) => Value::Table(error_table(lua, &text)?),
             })
         })?,
     )?;
@@ -65,7 +67,7 @@ pub fn build(lua: &Lua) -> mlua::Result<(Table, mlua::Function)> {
     }
     t.raw_set("REDIS_VERSION", VERSION)?;
     t.raw_set("REDIS_VERSION_NUM", version_num())?;
-    Ok((t, raw_call))
+    Ok(t)
 }
 
 /// Turns `redis.call` arguments into command arguments (strings and numbers only).
@@ -85,29 +87,29 @@ fn command_args(args: &MultiValue) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-/// Runs one command for the script: `Ok(value)` or `Err(error table)`.
-fn run_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, Table>> {
+/// Runs one command for the script: `Ok(value)` or `Err(error text)`.
+fn run_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, String>> {
     let argv = match command_args(&args) {
         Ok(a) => a,
-        Err(e) => return Ok(Err(error_table(lua, &e)?)),
+        Err(e) => return Ok(Err(e)),
     };
-    let reply = {
+    let (reply, resp) = {
         let Some(mut run) = lua.app_data_mut::<Run>() else {
             return Err(lua_error("redis.call is only available while a script runs"));
         };
-        match check_command(&mut run, &argv) {
+        let resp = run.resp;
+        let reply = match check_command(&mut run, &argv) {
             Err(e) => Reply::Error(e.into()),
             Ok(()) => {
-                let resp = run.resp;
                 let (store, env, client) = run.parts();
                 client.resp = resp;
                 dispatch(store, client, argv, env).unwrap_or(Reply::NilArray)
             }
-        }
+        };
+        (reply, resp)
     };
-    let resp = lua.app_data_ref::<Run>().map(|r| r.resp).unwrap_or(2);
     match reply {
-        Reply::Error(e) => Ok(Err(error_table(lua, &e)?)),
+        Reply::Error(e) => Ok(Err(e.trim_end_matches(['\r', '\n']).to_string())),
         r => Ok(Ok(reply_to_lua(lua, r, resp, 0)?)),
     }
 }

@@ -166,10 +166,22 @@ impl Scripting {
 
     fn build() -> mlua::Result<Scripting> {
         let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
+        // The plain xpcall: the sandbox replaces the one scripts see.
+        let xpcall: Function = lua.globals().raw_get("xpcall")?;
         let (globals, handler) = sandbox::install(&lua)?;
-        let xpcall: Function = globals.raw_get("xpcall")?;
         lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook)?;
         Ok(Scripting { lua, scripts: HashMap::new(), globals, handler, xpcall, memory_limit: 0 })
+    }
+
+    /// Applies `lua-memory-limit` (bytes, 0 for none) from the engine's config.
+    fn apply_memory_limit(&mut self, store: &Store) {
+        let limit = config_u64(store, &["lua-memory-limit"]).unwrap_or(0) as usize;
+        if limit != self.memory_limit {
+            // An error keeps the old limit; the setter only fails on allocators mlua does not own.
+            if self.lua.set_memory_limit(limit).is_ok() {
+                self.memory_limit = limit;
+            }
+        }
     }
 
     /// Compiles `body` (if not cached yet) and returns its SHA1.
@@ -222,13 +234,6 @@ impl Scripting {
         };
         let func = script.func.clone();
         let read_only = read_only || script.no_writes;
-        let limit = config_u64(store, &["lua-memory-limit"]).unwrap_or(0) as usize;
-        if limit != self.memory_limit {
-            // Ignoring the error keeps the old limit; the setter only fails on non-mlua allocators.
-            if self.lua.set_memory_limit(limit).is_ok() {
-                self.memory_limit = limit;
-            }
-        }
         let busy_after = Duration::from_millis(
             config_u64(store, &["busy-reply-threshold", "lua-time-limit"]).unwrap_or(DEFAULT_BUSY_MS),
         );
@@ -267,6 +272,11 @@ impl Scripting {
                 RaisedError::Plain(p) => format!("ERR {p}"),
             }),
         };
+        if reply.is_error() && self.memory_limit > 0 {
+            // A script that hit the memory limit leaves garbage behind: reclaim it now, so the
+            // next script (or compilation) does not fail for it.
+            let _ = self.lua.gc_collect();
+        }
         ctl.running.store(false, Ordering::Release);
         ctl.busy.store(false, Ordering::Release);
         ctl.kill.store(false, Ordering::Release);
@@ -371,6 +381,7 @@ pub fn eval_command(ctx: &mut Ctx, mut args: Args, source: Source, read_only: bo
     let argv = rest.split_off(numkeys as usize);
     let keys = rest;
     let mut s = take(ctx.store)?;
+    s.apply_memory_limit(ctx.store);
     let sha = match source {
         Source::Body => s.load(&script),
         Source::Sha => {
@@ -393,6 +404,7 @@ pub fn eval_command(ctx: &mut Ctx, mut args: Args, source: Source, read_only: bo
 /// `SCRIPT LOAD script`
 pub fn script_load(ctx: &mut Ctx, body: &[u8]) -> CmdResult {
     let mut s = take(ctx.store)?;
+    s.apply_memory_limit(ctx.store);
     let r = s.load(body);
     put_back(ctx.store, s);
     Ok(Reply::Bulk(r?.into_bytes()))

@@ -19,11 +19,11 @@ use super::{api, classify, convert, libs, RaisedError};
 pub const INTERNAL_CHUNK: &str = "=burner";
 
 const PRELUDE: &str = r#"
-local call_raw, errtext, handler, lrandom, lrandomseed = ...
+local errtext, errvalue, killed, handler, lrandom, lrandomseed = ...
 local G = _G
 local type, error, tostring, select = type, error, tostring, select
 local string, table, math = string, table, math
-local loadstring, pcall = loadstring, pcall
+local loadstring, pcall, xpcall = loadstring, pcall, xpcall
 local rawset, rawget, setmetatable, getmetatable = rawset, rawget, setmetatable, getmetatable
 local next, ipairs = next, ipairs
 local insert, remove, sort, concat = table.insert, table.remove, table.sort, table.concat
@@ -45,18 +45,25 @@ local function guard(t)
   if real[t] then error(READONLY, 0) end
 end
 
--- redis.call raises the error table redis.pcall would return
-local redis = G.redis
-redis.call = function(...)
-  local ok, v = call_raw(...)
-  if ok then return v end
-  error(v)
+-- Errors raised from Rust reach Lua as userdata: a message handler sees them as Redis does, as
+-- an error table (or a string for plain errors).
+-- A script being killed re-raises whatever a pcall/xpcall caught, so it cannot go on.
+local function settle_x(ok, ...)
+  if not ok and killed() then error((...), 0) end
+  return ok, ...
+end
+G.xpcall = function(f, h)
+  return settle_x(xpcall(f, function(e)
+    if type(e) == "userdata" then e = errvalue(e) end
+    return h(e)
+  end))
 end
 
 -- Redis's pcall hands back the message of an error table, not the table itself
 local function settle(ok, ...)
   if ok then return ok, ... end
   local e = ...
+  if killed() then error(e, 0) end
   local t = type(e)
   if t == "table" then
     local m = rawget(e, "err")
@@ -171,8 +178,7 @@ return proxy
 /// message handler scripts run under.
 pub fn install(lua: &Lua) -> mlua::Result<(Table, Function)> {
     let g = lua.globals();
-    let (redis, call_raw) = api::build(lua)?;
-    g.raw_set("redis", redis)?;
+    g.raw_set("redis", api::build(lua)?)?;
     g.raw_set("cjson", libs::cjson::build(lua)?)?;
     g.raw_set("bit", libs::bit::build(lua)?)?;
     g.raw_set("struct", libs::lstruct::build(lua)?)?;
@@ -186,11 +192,23 @@ pub fn install(lua: &Lua) -> mlua::Result<(Table, Function)> {
             _ => None,
         })
     })?;
+    let errvalue = lua.create_function(|lua, v: Value| {
+        Ok(match v {
+            Value::Error(e) => match classify(&e) {
+                RaisedError::Table(t) => Value::Table(convert::error_table(lua, &t)?),
+                RaisedError::Plain(p) => Value::String(lua.create_string(p)?),
+            },
+            other => other,
+        })
+    })?;
+    let killed = lua.create_function(|lua, ()| {
+        Ok(lua.app_data_ref::<super::Run>().is_some_and(|r| r.ctl.kill.load(std::sync::atomic::Ordering::Acquire)))
+    })?;
     let handler = lua.create_function(message_handler)?;
     let proxy: Table = lua
         .load(PRELUDE)
         .set_name(INTERNAL_CHUNK)
-        .call((call_raw, errtext, handler.clone(), random, randomseed))?;
+        .call((errtext, errvalue, killed, handler.clone(), random, randomseed))?;
     lua.set_globals(proxy)?;
     Ok((g, handler))
 }

@@ -19,7 +19,7 @@ fn arg(args: &MultiValue, i: usize, f: &str) -> mlua::Result<i32> {
 }
 
 fn fold(lua: &Lua, name: &'static str, op: fn(i32, i32) -> i32) -> mlua::Result<mlua::Function> {
-    lua.create_function(move |_, args: MultiValue| {
+    super::func(lua, move |_, args: MultiValue| {
         let mut acc = arg(&args, 0, name)?;
         for i in 1..args.len() {
             acc = op(acc, arg(&args, i, name)?);
@@ -29,7 +29,7 @@ fn fold(lua: &Lua, name: &'static str, op: fn(i32, i32) -> i32) -> mlua::Result<
 }
 
 fn shift(lua: &Lua, name: &'static str, op: fn(i32, u32) -> i32) -> mlua::Result<mlua::Function> {
-    lua.create_function(move |_, args: MultiValue| {
+    super::func(lua, move |_, args: MultiValue| {
         let x = arg(&args, 0, name)?;
         let n = arg(&args, 1, name)? as u32 & 31;
         Ok(op(x, n) as f64)
@@ -39,9 +39,9 @@ fn shift(lua: &Lua, name: &'static str, op: fn(i32, u32) -> i32) -> mlua::Result
 /// The `bit` table.
 pub fn build(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("tobit", lua.create_function(|_, a: MultiValue| Ok(arg(&a, 0, "tobit")? as f64))?)?;
-    t.raw_set("bnot", lua.create_function(|_, a: MultiValue| Ok(!arg(&a, 0, "bnot")? as f64))?)?;
-    t.raw_set("bswap", lua.create_function(|_, a: MultiValue| Ok(arg(&a, 0, "bswap")?.swap_bytes() as f64))?)?;
+    t.raw_set("tobit", super::func(lua, |_, a: MultiValue| Ok(arg(&a, 0, "tobit")? as f64))?)?;
+    t.raw_set("bnot", super::func(lua, |_, a: MultiValue| Ok(!arg(&a, 0, "bnot")? as f64))?)?;
+    t.raw_set("bswap", super::func(lua, |_, a: MultiValue| Ok(arg(&a, 0, "bswap")?.swap_bytes() as f64))?)?;
     t.raw_set("band", fold(lua, "band", |a, b| a & b)?)?;
     t.raw_set("bor", fold(lua, "bor", |a, b| a | b)?)?;
     t.raw_set("bxor", fold(lua, "bxor", |a, b| a ^ b)?)?;
@@ -52,7 +52,7 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set("ror", shift(lua, "ror", |x, n| (x as u32).rotate_right(n) as i32)?)?;
     t.raw_set(
         "tohex",
-        lua.create_function(|lua, a: MultiValue| {
+        super::func(lua, |lua, a: MultiValue| {
             let x = arg(&a, 0, "tohex")? as u32;
             let n = if a.len() > 1 && !matches!(a.get(1), Some(mlua::Value::Nil)) { arg(&a, 1, "tohex")? } else { 8 };
             let upper = n < 0;

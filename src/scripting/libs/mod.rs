@@ -7,11 +7,39 @@ pub mod cmsgpack;
 pub mod lstruct;
 pub mod random;
 
-use mlua::Value;
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Value};
+
+/// A library function. Plain errors it raises get the position of the Lua code that called it
+/// (`user_script:1: ...`), as `luaL_error` gives them in C libraries.
+pub(crate) fn func<F, R>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, MultiValue) -> mlua::Result<R> + Send + 'static,
+    R: IntoLuaMulti,
+{
+    lua.create_function(move |lua, args: MultiValue| f(lua, args).map_err(|e| locate(lua, e)))
+}
+
+/// Prefixes a plain error with the caller's `source:line: `, as `luaL_where(L, 1)` does.
+pub(crate) fn locate(lua: &Lua, e: mlua::Error) -> mlua::Error {
+    match e {
+        mlua::Error::RuntimeError(m) => {
+            let at = lua
+                .inspect_stack(1, |d| match d.current_line() {
+                    Some(line) if line > 0 => format!("{}:{}: ", d.source().short_src.unwrap_or_default(), line),
+                    _ => String::new(),
+                })
+                .unwrap_or_default();
+            mlua::Error::RuntimeError(format!("{at}{m}"))
+        }
+        other => other,
+    }
+}
 
 /// A numeric argument as `luaL_checknumber` reads it (numbers and numeric strings).
 pub(crate) fn check_number(args: &mlua::MultiValue, i: usize, fname: &str) -> mlua::Result<f64> {
-    let v = args.get(i).cloned().unwrap_or(Value::Nil);
+    let Some(v) = args.get(i).cloned() else {
+        return Err(bad_argument(i + 1, fname, "number expected, got no value"));
+    };
     match &v {
         Value::Integer(n) => return Ok(*n as f64),
         Value::Number(n) => return Ok(*n),

@@ -50,7 +50,7 @@ impl Default for Lrand48 {
 pub fn build(lua: &Lua) -> mlua::Result<(Function, Function)> {
     let state = Arc::new(Mutex::new(Lrand48::new()));
     let s = state.clone();
-    let random = lua.create_function(move |_, args: MultiValue| {
+    let random = super::func(lua, move |_, args: MultiValue| {
         let r = s.lock().next_unit();
         match args.len() {
             0 => Ok(r),
@@ -72,7 +72,7 @@ pub fn build(lua: &Lua) -> mlua::Result<(Function, Function)> {
             _ => Err(super::super::lua_error("wrong number of arguments")),
         }
     })?;
-    let randomseed = lua.create_function(move |_, args: MultiValue| {
+    let randomseed = super::func(lua, move |_, args: MultiValue| {
         let seed = check_number(&args, 0, "randomseed")?;
         state.lock().seed(seed as i64 as i32);
         Ok(())
