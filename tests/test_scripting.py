@@ -759,3 +759,131 @@ async def test_async_eval(r):
     sha = await r.script_load("return 5")
     assert await r.evalsha(sha, 0) == 5
     assert await r.script_exists(sha) == [True]
+
+
+CMSGPACK = [
+    "return cmsgpack.pack(1)",
+    "return cmsgpack.pack(-1, -33, -200, -40000, -3000000000, 127, 200, 70000, 5000000000)",
+    "return cmsgpack.pack(1.5, 0.1, -2.25)",
+    "return cmsgpack.pack('abc', string.rep('x', 40), string.rep('y', 300))",
+    "return cmsgpack.pack(true, false, nil)",
+    "return cmsgpack.pack({1, 2, 3})",
+    "return cmsgpack.pack({a = 1})",
+    "return cmsgpack.pack({1, 2, nil, 4})",
+    "return cmsgpack.pack({})",
+    "return cmsgpack.pack({{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}})",
+    "return cmsgpack.pack()",
+    "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', {3, 4}, -5))}",
+    "local t = cmsgpack.unpack(cmsgpack.pack({a = {1, 2}})) return t.a[2]",
+    "return tostring(cmsgpack.unpack(cmsgpack.pack(0.1)))",
+    "return tostring(cmsgpack.unpack(cmsgpack.pack(1.5)))",
+    "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2))}",
+    "return {cmsgpack.unpack_one(cmsgpack.pack(1, 2), 1)}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}",
+    "return cmsgpack.unpack('\\205')",
+    "return cmsgpack.unpack('\\193')",
+]
+
+
+HEX = ("local function hex(v) if type(v) ~= 'string' then return v end "
+       "return (v:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end ")
+
+
+def hexed(script):
+    """Binary results as hex text, so decode_responses clients can compare them too."""
+    return HEX + script.replace("return ", "return hex(", 1) + ")" if "pack(" in script.split("return ", 1)[-1][:16] else HEX + script
+
+
+@pytest.mark.parametrize("script", CMSGPACK, ids=[c[:60] for c in CMSGPACK])
+def test_cmsgpack(diff, script):
+    try:
+        ev(diff, hexed(script))
+    except redis.exceptions.ResponseError:
+        pass  # the diff fixture compared the error text
+
+
+def test_cmsgpack_values(diff):
+    assert s(ev(diff, hexed("return cmsgpack.pack({1, 2, 3})"))) == "93010203"
+    assert ev(diff, "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', {3, 4}, -5))}")[0] == 1
+
+
+STRUCT = [
+    "return struct.pack('>I2', 258)",
+    "return struct.pack('<i4', -2)",
+    "return struct.pack('bBhHlL', -1, 255, -2, 65535, -3, 4)",
+    "return struct.pack('>d', 1.5)",
+    "return struct.pack('<f', 0.5)",
+    "return struct.pack('c3', 'abcdef')",
+    "return struct.pack('c0', 'abcdef')",
+    "return struct.pack('s', 'abc')",
+    "return struct.pack('!4 b i', 1, 2)",
+    "return struct.pack('x b', 7)",
+    "return {struct.unpack('>I2', '\\1\\2')}",
+    "return {struct.unpack('<i4', struct.pack('<i4', -2))}",
+    "return {struct.unpack('b c0', '\\3abcd')}",
+    "return {struct.unpack('s B', 'hi\\0\\9')}",
+    "return {struct.unpack('>d', struct.pack('>d', 2.5))}",
+    "return {struct.unpack('B', '\\1\\2', 2)}",
+    "return struct.size('>I2 i d')",
+    "return struct.size('!8 b d')",
+    "return struct.size('s')",
+    "return struct.pack('q', 1)",
+    "return struct.pack('i33', 1)",
+    "return struct.unpack('I4', 'ab')",
+    "return struct.pack('c5', 'ab')",
+    "return struct.pack('!3 i', 1)",
+]
+
+
+@pytest.mark.parametrize("script", STRUCT, ids=[c[:60] for c in STRUCT])
+def test_struct(diff, script):
+    try:
+        ev(diff, hexed(script))
+    except redis.exceptions.ResponseError:
+        pass  # the diff fixture compared the error text
+
+
+def test_struct_values(diff):
+    assert s(ev(diff, hexed("return struct.pack('>I2', 258)"))) == "0102"
+    assert ev(diff, "return {struct.unpack('>I2', '\\1\\2')}") == [258, 3]
+
+
+SANDBOX_ESCAPES = [
+    # globals and libraries stay read-only however they are reached
+    "local g = _G g.x = 1",
+    "local mt = getmetatable(_G) mt.__index = nil",
+    "local mt = getmetatable(_G) rawset(mt, '__index', nil)",
+    "rawset(getmetatable(''), '__index', {})",
+    "setmetatable(string, {})",
+    "table.insert(string, 'x')",
+    "local f = loadstring('redis = nil') f()",
+    "local f = loadstring('rawset(_G, \"y\", 1)') f()",
+    "coroutine.wrap(function() x = 1 end)()",
+    "cjson.null = 1",
+    "bit.band = nil",
+    "KEYS = {}",
+]
+
+
+@pytest.mark.parametrize("script", SANDBOX_ESCAPES, ids=SANDBOX_ESCAPES)
+def test_sandbox_escapes_are_refused(diff, script):
+    msg = diff.error("EVAL", script, 0)
+    assert "readonly table" in msg or "nonexistent global" in msg
+
+
+def test_sandbox_leaves_no_trace(diff):
+    for script in SANDBOX_ESCAPES:
+        try:
+            ev(diff, script)
+        except redis.exceptions.ResponseError:
+            pass
+    assert s(ev(diff, "return type(rawget(_G, 'x'))")) == "nil"
+    assert s(ev(diff, "return type(redis.call)")) == "function"
+    assert ev(diff, "return bit.band(3, 1)") == 1
+    assert ev(diff, "return select('#', unpack(KEYS))") == 0
+
+
+def test_bytecode_is_refused():
+    r = redis.Redis(connection_pool=BurnerSyncConnectionPool())
+    got = r.eval("local f, e = loadstring(string.dump(function() return 1 end)) return {tostring(f), e}", 0)
+    assert got == [b"nil", b"binary chunks are not allowed"]
