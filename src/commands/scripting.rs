@@ -12,8 +12,24 @@ use crate::scripting::{self, Source};
 pub const COMMANDS: &[CommandSpec] = &[
     command!("eval", -3, NOSCRIPT | MOVABLE_KEYS, 0, 0, 0, eval),
     command!("evalsha", -3, NOSCRIPT | MOVABLE_KEYS, 0, 0, 0, evalsha),
-    command!("eval_ro", -3, NOSCRIPT | READONLY | MOVABLE_KEYS, 0, 0, 0, eval_ro),
-    command!("evalsha_ro", -3, NOSCRIPT | READONLY | MOVABLE_KEYS, 0, 0, 0, evalsha_ro),
+    command!(
+        "eval_ro",
+        -3,
+        NOSCRIPT | READONLY | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        eval_ro
+    ),
+    command!(
+        "evalsha_ro",
+        -3,
+        NOSCRIPT | READONLY | MOVABLE_KEYS,
+        0,
+        0,
+        0,
+        evalsha_ro
+    ),
     command!("script", -2, NOSCRIPT, 0, 0, 0, script),
 ];
 
@@ -62,7 +78,13 @@ fn script(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let sub = args.next_bytes()?;
     let rest = args.rest();
     let lower = String::from_utf8_lossy(&sub).to_lowercase();
-    let arity = |ok: bool| if ok { Ok(()) } else { Err(CmdError::WrongArity(format!("script|{lower}"))) };
+    let arity = |ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(CmdError::WrongArity(format!("script|{lower}")))
+        }
+    };
     match lower.as_str() {
         "load" => {
             arity(rest.len() == 1)?;
@@ -90,15 +112,22 @@ fn script(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             if eq_kw(m, "NO") {
                 Ok(Reply::ok())
             } else if eq_kw(m, "YES") || eq_kw(m, "SYNC") {
-                Err(CmdError::err("SCRIPT DEBUG is not supported by this server"))
+                Err(CmdError::err(
+                    "SCRIPT DEBUG is not supported by this server",
+                ))
             } else {
                 Err(CmdError::err("Use SCRIPT DEBUG YES/SYNC/NO"))
             }
         }
         "help" => {
             arity(rest.is_empty())?;
-            Ok(Reply::Array(HELP.iter().map(|s| Reply::Status((*s).into())).collect()))
+            Ok(Reply::Array(
+                HELP.iter().map(|s| Reply::Status((*s).into())).collect(),
+            ))
         }
-        _ => Err(CmdError::UnknownSubcommand { cmd: "script".into(), sub: String::from_utf8_lossy(&sub).into_owned() }),
+        _ => Err(CmdError::UnknownSubcommand {
+            cmd: "script".into(),
+            sub: String::from_utf8_lossy(&sub).into_owned(),
+        }),
     }
 }

@@ -43,13 +43,25 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     t.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
-    t.raw_set("error_reply", lua.create_function(|lua, args: MultiValue| reply_helper(lua, args, "err"))?)?;
-    t.raw_set("status_reply", lua.create_function(|lua, args: MultiValue| reply_helper(lua, args, "ok"))?)?;
+    t.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| reply_helper(lua, args, "err"))?,
+    )?;
+    t.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| reply_helper(lua, args, "ok"))?,
+    )?;
     t.raw_set("log", lua.create_function(log)?)?;
     t.raw_set("setresp", lua.create_function(setresp)?)?;
     t.raw_set("set_repl", lua.create_function(set_repl)?)?;
-    t.raw_set("replicate_commands", lua.create_function(|_, _: MultiValue| Ok(true))?)?;
-    t.raw_set("breakpoint", lua.create_function(|_, _: MultiValue| Ok(false))?)?;
+    t.raw_set(
+        "replicate_commands",
+        lua.create_function(|_, _: MultiValue| Ok(true))?,
+    )?;
+    t.raw_set(
+        "breakpoint",
+        lua.create_function(|_, _: MultiValue| Ok(false))?,
+    )?;
     t.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
     t.raw_set("acl_check_cmd", lua.create_function(acl_check_cmd)?)?;
     for (name, v) in [
@@ -81,7 +93,11 @@ fn command_args(args: &MultiValue) -> Result<Vec<Vec<u8>>, String> {
             Value::String(s) => s.as_bytes().to_vec(),
             Value::Integer(i) => i.to_string().into_bytes(),
             Value::Number(n) => number_arg(*n),
-            _ => return Err("ERR Lua redis lib command arguments must be strings or integers".into()),
+            _ => {
+                return Err(
+                    "ERR Lua redis lib command arguments must be strings or integers".into(),
+                )
+            }
         });
     }
     Ok(out)
@@ -95,7 +111,9 @@ fn run_command(lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, String
     };
     let (reply, resp) = {
         let Some(mut run) = lua.app_data_mut::<Run>() else {
-            return Err(lua_error("redis.call is only available while a script runs"));
+            return Err(lua_error(
+                "redis.call is only available while a script runs",
+            ));
         };
         let resp = run.resp;
         let reply = match check_command(&mut run, &argv) {
@@ -154,7 +172,11 @@ fn reply_helper(lua: &Lua, args: MultiValue, field: &str) -> mlua::Result<Table>
     match (args.len(), args.front()) {
         (1, Some(Value::String(s))) => {
             let b = s.as_bytes();
-            let b: &[u8] = if field == "err" { b.strip_prefix(b"-").unwrap_or(&b) } else { &b };
+            let b: &[u8] = if field == "err" {
+                b.strip_prefix(b"-").unwrap_or(&b)
+            } else {
+                &b
+            };
             let t = lua.create_table()?;
             t.raw_set(field, lua.create_string(b)?)?;
             Ok(t)
@@ -166,12 +188,18 @@ fn reply_helper(lua: &Lua, args: MultiValue, field: &str) -> mlua::Result<Table>
 /// `redis.log(level, message, ...)`: collected under the lock, logged by the front door after.
 fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() < 2 {
-        return Err(redis_error("ERR redis.log() requires two arguments or more."));
+        return Err(redis_error(
+            "ERR redis.log() requires two arguments or more.",
+        ));
     }
     let level = match &args[0] {
         Value::Integer(i) => *i as f64,
         Value::Number(n) => *n,
-        _ => return Err(redis_error("ERR First argument must be a number (log level).")),
+        _ => {
+            return Err(redis_error(
+                "ERR First argument must be a number (log level).",
+            ))
+        }
     };
     if !(0.0..=3.0).contains(&level) || level.fract() != 0.0 {
         return Err(redis_error("ERR Invalid debug level."));
@@ -237,7 +265,11 @@ fn acl_check_cmd(_lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
     let argv = command_args(&args).map_err(redis_error)?;
     match table().get(&argv[0]) {
         Some(spec) if spec.arity_ok(argv.len()) => Ok(true),
-        Some(_) => Err(redis_error("ERR Invalid command passed to redis.acl_check_cmd()")),
-        None => Err(redis_error("ERR Invalid command passed to redis.acl_check_cmd()")),
+        Some(_) => Err(redis_error(
+            "ERR Invalid command passed to redis.acl_check_cmd()",
+        )),
+        None => Err(redis_error(
+            "ERR Invalid command passed to redis.acl_check_cmd()",
+        )),
     }
 }

@@ -21,7 +21,8 @@ const MAX_DEPTH: usize = 1000;
 /// Converts a Lua number to an integer reply as C's `(long long)` cast does on x86-64:
 /// truncation, and the "integer indefinite" value for NaN and out-of-range numbers.
 pub fn number_to_int(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_808e18 || n < -9.223_372_036_854_775_808e18 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64
@@ -75,7 +76,9 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
         return Reply::BigNumber(sanitize(&s.as_bytes()));
     }
     if let Ok(Value::Table(v)) = t.raw_get::<Value>("verbatim_string") {
-        if let (Ok(Value::String(_)), Ok(Value::String(s))) = (v.raw_get::<Value>("format"), v.raw_get::<Value>("string")) {
+        if let (Ok(Value::String(_)), Ok(Value::String(s))) =
+            (v.raw_get::<Value>("format"), v.raw_get::<Value>("string"))
+        {
             return Reply::Verbatim(s.as_bytes().to_vec());
         }
     }
@@ -115,8 +118,18 @@ pub fn error_table_text(t: &Table, sha: Option<&str>) -> String {
     let source = t.raw_get::<Value>("source").ok();
     let line = t.raw_get::<Value>("line").ok();
     match (sha, source, line) {
-        (Some(sha), Some(Value::String(src)), Some(line @ (Value::Integer(_) | Value::Number(_)))) => {
-            format!("{} script: {}, on {}:{}.", msg, sha, sanitize(&src.as_bytes()), display(&line))
+        (
+            Some(sha),
+            Some(Value::String(src)),
+            Some(line @ (Value::Integer(_) | Value::Number(_))),
+        ) => {
+            format!(
+                "{} script: {}, on {}:{}.",
+                msg,
+                sha,
+                sanitize(&src.as_bytes()),
+                display(&line)
+            )
         }
         _ => msg,
     }
@@ -145,13 +158,21 @@ pub fn lua_number_text(n: f64) -> String {
 /// C's `%.<prec>g`.
 pub fn fmt_g(n: f64, prec: usize) -> String {
     if n.is_nan() {
-        return if n.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if n.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if n.is_infinite() {
         return if n > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if n == 0.0 {
-        return if n.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if n.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let prec = prec.max(1);
     let e = format!("{:.*e}", prec - 1, n);
@@ -159,7 +180,12 @@ pub fn fmt_g(n: f64, prec: usize) -> String {
     let exp: i32 = exp.parse().unwrap_or(0);
     if exp < -4 || exp >= prec as i32 {
         let mant = trim_zeros(mant);
-        format!("{}e{}{:02}", mant, if exp < 0 { '-' } else { '+' }, exp.abs())
+        format!(
+            "{}e{}{:02}",
+            mant,
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     } else {
         let decimals = (prec as i32 - 1 - exp).max(0) as usize;
         trim_zeros(&format!("{:.*}", decimals, n)).to_string()
@@ -230,7 +256,10 @@ pub fn reply_to_lua(lua: &Lua, r: Reply, resp: u8, depth: usize) -> mlua::Result
             } else {
                 let inner = lua.create_table()?;
                 for (k, v) in pairs {
-                    inner.raw_set(reply_to_lua(lua, k, resp, d)?, reply_to_lua(lua, v, resp, d)?)?;
+                    inner.raw_set(
+                        reply_to_lua(lua, k, resp, d)?,
+                        reply_to_lua(lua, v, resp, d)?,
+                    )?;
                 }
                 wrap(lua, "map", Value::Table(inner))?
             }
@@ -286,7 +315,10 @@ fn wrap(lua: &Lua, field: &str, v: Value) -> mlua::Result<Value> {
 /// The error table `redis.call` raises and `redis.pcall` returns for an error reply.
 pub fn error_table(lua: &Lua, text: &str) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("err", lua.create_string(text.trim_end_matches(['\r', '\n']))?)?;
+    t.raw_set(
+        "err",
+        lua.create_string(text.trim_end_matches(['\r', '\n']))?,
+    )?;
     t.raw_set("ignore_error_stats_update", true)?;
     Ok(t)
 }

@@ -165,12 +165,22 @@ impl Scripting {
     }
 
     fn build() -> mlua::Result<Scripting> {
-        let lua = Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
         // The plain xpcall: the sandbox replaces the one scripts see.
         let xpcall: Function = lua.globals().raw_get("xpcall")?;
         let (globals, handler) = sandbox::install(&lua)?;
         lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), hook)?;
-        Ok(Scripting { lua, scripts: HashMap::new(), globals, handler, xpcall, memory_limit: 0 })
+        Ok(Scripting {
+            lua,
+            scripts: HashMap::new(),
+            globals,
+            handler,
+            xpcall,
+            memory_limit: 0,
+        })
     }
 
     /// Applies `lua-memory-limit` (bytes, 0 for none) from the engine's config.
@@ -207,7 +217,10 @@ impl Scripting {
                     mlua::Error::SyntaxError { message, .. } => message.clone(),
                     other => other.to_string(),
                 };
-                CmdError::err(format!("Error compiling script (new function): {}", msg.trim_end()))
+                CmdError::err(format!(
+                    "Error compiling script (new function): {}",
+                    msg.trim_end()
+                ))
             })?;
         Ok(Script { func, no_writes })
     }
@@ -235,7 +248,8 @@ impl Scripting {
         let func = script.func.clone();
         let read_only = read_only || script.no_writes;
         let busy_after = Duration::from_millis(
-            config_u64(store, &["busy-reply-threshold", "lua-time-limit"]).unwrap_or(DEFAULT_BUSY_MS),
+            config_u64(store, &["busy-reply-threshold", "lua-time-limit"])
+                .unwrap_or(DEFAULT_BUSY_MS),
         );
         if let Err(e) = self.set_keys_argv(&keys, &argv) {
             return Reply::Error(format!("ERR {e}"));
@@ -259,7 +273,9 @@ impl Scripting {
             started: Instant::now(),
             busy_after,
         });
-        let outcome = self.xpcall.call::<(bool, Value)>((func, self.handler.clone()));
+        let outcome = self
+            .xpcall
+            .call::<(bool, Value)>((func, self.handler.clone()));
         let run = self.lua.remove_app_data::<Run>();
         env.in_script = was_in_script;
         let resp = run.as_ref().map(|r| r.resp).unwrap_or(2);
@@ -322,7 +338,10 @@ fn hook(lua: &Lua, _debug: &mlua::debug::Debug) -> mlua::Result<VmState> {
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 fn config_u64(store: &Store, names: &[&str]) -> Option<u64> {
-    names.iter().find_map(|n| store.config.get(*n)).and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
+    names
+        .iter()
+        .find_map(|n| store.config.get(*n))
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
 }
 
 /// Splits a `#!lua [flags=...]` first line off `body`. Returns the `no-writes` flag and the code
@@ -336,7 +355,9 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, std::borrow::Cow<'_, [u8]>), CmdE
     let mut parts = line.split(' ').filter(|p| !p.is_empty());
     let engine = parts.next().unwrap_or("");
     if engine != "#!lua" {
-        return Err(CmdError::err(format!("Unexpected engine in script shebang: {line}")));
+        return Err(CmdError::err(format!(
+            "Unexpected engine in script shebang: {line}"
+        )));
     }
     let mut no_writes = false;
     for opt in parts {
@@ -347,7 +368,11 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, std::borrow::Cow<'_, [u8]>), CmdE
             match flag {
                 "no-writes" => no_writes = true,
                 "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
-                _ => return Err(CmdError::err(format!("Unexpected flag in script shebang: {flag}"))),
+                _ => {
+                    return Err(CmdError::err(format!(
+                        "Unexpected flag in script shebang: {flag}"
+                    )))
+                }
             }
         }
     }
@@ -376,7 +401,9 @@ pub fn eval_command(ctx: &mut Ctx, mut args: Args, source: Source, read_only: bo
     }
     let mut rest = args.rest();
     if numkeys as u64 > rest.len() as u64 {
-        return Err(CmdError::err("Number of keys can't be greater than number of args"));
+        return Err(CmdError::err(
+            "Number of keys can't be greater than number of args",
+        ));
     }
     let argv = rest.split_off(numkeys as usize);
     let keys = rest;
@@ -394,7 +421,15 @@ pub fn eval_command(ctx: &mut Ctx, mut args: Args, source: Source, read_only: bo
         }
     };
     let reply = match sha {
-        Ok(sha) => Ok(s.run(&sha, ctx.store, ctx.env, ctx.client.db, keys, argv, read_only)),
+        Ok(sha) => Ok(s.run(
+            &sha,
+            ctx.store,
+            ctx.env,
+            ctx.client.db,
+            keys,
+            argv,
+            read_only,
+        )),
         Err(e) => Err(e),
     };
     put_back(ctx.store, s);
@@ -412,8 +447,16 @@ pub fn script_load(ctx: &mut Ctx, body: &[u8]) -> CmdResult {
 
 /// `SCRIPT EXISTS sha1 [sha1 ...]`
 pub fn script_exists(ctx: &mut Ctx, shas: &[Vec<u8>]) -> CmdResult {
-    let out = match ctx.store.scripting.as_ref().and_then(|b| b.downcast_ref::<Scripting>()) {
-        Some(s) => shas.iter().map(|h| Reply::Int(s.exists(h) as i64)).collect(),
+    let out = match ctx
+        .store
+        .scripting
+        .as_ref()
+        .and_then(|b| b.downcast_ref::<Scripting>())
+    {
+        Some(s) => shas
+            .iter()
+            .map(|h| Reply::Int(s.exists(h) as i64))
+            .collect(),
         None => shas.iter().map(|_| Reply::Int(0)).collect(),
     };
     Ok(Reply::Array(out))

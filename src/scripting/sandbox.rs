@@ -196,13 +196,19 @@ pub fn install(lua: &Lua) -> mlua::Result<(Table, Function)> {
         })
     })?;
     let killed = lua.create_function(|lua, ()| {
-        Ok(lua.app_data_ref::<super::Run>().is_some_and(|r| r.ctl.kill.load(std::sync::atomic::Ordering::Acquire)))
+        Ok(lua
+            .app_data_ref::<super::Run>()
+            .is_some_and(|r| r.ctl.kill.load(std::sync::atomic::Ordering::Acquire)))
     })?;
     let handler = lua.create_function(message_handler)?;
-    let proxy: Table = lua
-        .load(PRELUDE)
-        .set_name(INTERNAL_CHUNK)
-        .call((errtext, errvalue, killed, handler.clone(), random, randomseed))?;
+    let proxy: Table = lua.load(PRELUDE).set_name(INTERNAL_CHUNK).call((
+        errtext,
+        errvalue,
+        killed,
+        handler.clone(),
+        random,
+        randomseed,
+    ))?;
     lua.set_globals(proxy)?;
     Ok((g, handler))
 }

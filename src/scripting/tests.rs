@@ -5,11 +5,16 @@ use crate::reply::Reply;
 
 fn run(engine: &Engine, args: &[&str]) -> Reply {
     let mut c = engine.open_client();
-    engine.execute(&mut c, args.iter().map(|a| a.as_bytes().to_vec()).collect()).unwrap_or(Reply::Nil)
+    engine
+        .execute(&mut c, args.iter().map(|a| a.as_bytes().to_vec()).collect())
+        .unwrap_or(Reply::Nil)
 }
 
 fn engine() -> std::sync::Arc<Engine> {
-    Engine::new(EngineOptions { active_expiry: false, ..EngineOptions::default() })
+    Engine::new(EngineOptions {
+        active_expiry: false,
+        ..EngineOptions::default()
+    })
 }
 
 #[test]
@@ -18,36 +23,71 @@ fn eval_returns_converted_values() {
     assert_eq!(run(&e, &["EVAL", "return 3.99", "0"]), Reply::Int(3));
     assert_eq!(
         run(&e, &["EVAL", "return {1, 'a', false, true}", "0"]),
-        Reply::Array(vec![Reply::Int(1), Reply::Bulk(b"a".to_vec()), Reply::Nil, Reply::Int(1)])
+        Reply::Array(vec![
+            Reply::Int(1),
+            Reply::Bulk(b"a".to_vec()),
+            Reply::Nil,
+            Reply::Int(1)
+        ])
     );
-    assert_eq!(run(&e, &["EVAL", "return KEYS[1] .. ARGV[1]", "1", "k", "v"]), Reply::Bulk(b"kv".to_vec()));
+    assert_eq!(
+        run(&e, &["EVAL", "return KEYS[1] .. ARGV[1]", "1", "k", "v"]),
+        Reply::Bulk(b"kv".to_vec())
+    );
 }
 
 #[test]
 fn redis_call_reaches_the_dispatcher() {
     let e = engine();
-    assert_eq!(run(&e, &["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k", "v"]), Reply::ok());
+    assert_eq!(
+        run(
+            &e,
+            &[
+                "EVAL",
+                "return redis.call('set', KEYS[1], ARGV[1])",
+                "1",
+                "k",
+                "v"
+            ]
+        ),
+        Reply::ok()
+    );
     assert_eq!(run(&e, &["GET", "k"]), Reply::Bulk(b"v".to_vec()));
-    assert_eq!(run(&e, &["EVAL", "return redis.call('get', 'missing')", "0"]), Reply::Nil);
+    assert_eq!(
+        run(&e, &["EVAL", "return redis.call('get', 'missing')", "0"]),
+        Reply::Nil
+    );
 }
 
 #[test]
 fn errors_carry_the_script_position() {
     let e = engine();
-    let Reply::Error(t) = run(&e, &["EVAL", "return x", "0"]) else { panic!() };
+    let Reply::Error(t) = run(&e, &["EVAL", "return x", "0"]) else {
+        panic!()
+    };
     assert!(t.starts_with("ERR user_script:1: Script attempted to access nonexistent global variable 'x' script: "), "{t}");
     assert!(t.ends_with(", on @user_script:1."), "{t}");
-    let Reply::Error(t) = run(&e, &["EVAL", "x = 1", "0"]) else { panic!() };
-    assert!(t.starts_with("ERR user_script:1: Attempt to modify a readonly table script:"), "{t}");
+    let Reply::Error(t) = run(&e, &["EVAL", "x = 1", "0"]) else {
+        panic!()
+    };
+    assert!(
+        t.starts_with("ERR user_script:1: Attempt to modify a readonly table script:"),
+        "{t}"
+    );
 }
 
 #[test]
 fn evalsha_and_script_cache() {
     let e = engine();
-    let Reply::Bulk(sha) = run(&e, &["SCRIPT", "LOAD", "return 1"]) else { panic!() };
+    let Reply::Bulk(sha) = run(&e, &["SCRIPT", "LOAD", "return 1"]) else {
+        panic!()
+    };
     let sha = String::from_utf8(sha).unwrap();
     assert_eq!(sha, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
     assert_eq!(run(&e, &["EVALSHA", &sha, "0"]), Reply::Int(1));
     assert_eq!(run(&e, &["SCRIPT", "FLUSH"]), Reply::ok());
-    assert_eq!(run(&e, &["EVALSHA", &sha, "0"]), Reply::Error("NOSCRIPT No matching script. Please use EVAL.".into()));
+    assert_eq!(
+        run(&e, &["EVALSHA", &sha, "0"]),
+        Reply::Error("NOSCRIPT No matching script. Please use EVAL.".into())
+    );
 }

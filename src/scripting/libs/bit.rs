@@ -39,25 +39,56 @@ fn shift(lua: &Lua, name: &'static str, op: fn(i32, u32) -> i32) -> mlua::Result
 /// The `bit` table.
 pub fn build(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("tobit", super::func(lua, |_, a: MultiValue| Ok(arg(&a, 0, "tobit")? as f64))?)?;
-    t.raw_set("bnot", super::func(lua, |_, a: MultiValue| Ok(!arg(&a, 0, "bnot")? as f64))?)?;
-    t.raw_set("bswap", super::func(lua, |_, a: MultiValue| Ok(arg(&a, 0, "bswap")?.swap_bytes() as f64))?)?;
+    t.raw_set(
+        "tobit",
+        super::func(lua, |_, a: MultiValue| Ok(arg(&a, 0, "tobit")? as f64))?,
+    )?;
+    t.raw_set(
+        "bnot",
+        super::func(lua, |_, a: MultiValue| Ok(!arg(&a, 0, "bnot")? as f64))?,
+    )?;
+    t.raw_set(
+        "bswap",
+        super::func(lua, |_, a: MultiValue| {
+            Ok(arg(&a, 0, "bswap")?.swap_bytes() as f64)
+        })?,
+    )?;
     t.raw_set("band", fold(lua, "band", |a, b| a & b)?)?;
     t.raw_set("bor", fold(lua, "bor", |a, b| a | b)?)?;
     t.raw_set("bxor", fold(lua, "bxor", |a, b| a ^ b)?)?;
-    t.raw_set("lshift", shift(lua, "lshift", |x, n| ((x as u32) << n) as i32)?)?;
-    t.raw_set("rshift", shift(lua, "rshift", |x, n| ((x as u32) >> n) as i32)?)?;
+    t.raw_set(
+        "lshift",
+        shift(lua, "lshift", |x, n| ((x as u32) << n) as i32)?,
+    )?;
+    t.raw_set(
+        "rshift",
+        shift(lua, "rshift", |x, n| ((x as u32) >> n) as i32)?,
+    )?;
     t.raw_set("arshift", shift(lua, "arshift", |x, n| x >> n)?)?;
-    t.raw_set("rol", shift(lua, "rol", |x, n| (x as u32).rotate_left(n) as i32)?)?;
-    t.raw_set("ror", shift(lua, "ror", |x, n| (x as u32).rotate_right(n) as i32)?)?;
+    t.raw_set(
+        "rol",
+        shift(lua, "rol", |x, n| (x as u32).rotate_left(n) as i32)?,
+    )?;
+    t.raw_set(
+        "ror",
+        shift(lua, "ror", |x, n| (x as u32).rotate_right(n) as i32)?,
+    )?;
     t.raw_set(
         "tohex",
         super::func(lua, |lua, a: MultiValue| {
             let x = arg(&a, 0, "tohex")? as u32;
-            let n = if a.len() > 1 && !matches!(a.get(1), Some(mlua::Value::Nil)) { arg(&a, 1, "tohex")? } else { 8 };
+            let n = if a.len() > 1 && !matches!(a.get(1), Some(mlua::Value::Nil)) {
+                arg(&a, 1, "tohex")?
+            } else {
+                8
+            };
             let upper = n < 0;
             let digits = (n.unsigned_abs().min(8)) as usize;
-            let full = if upper { format!("{:08X}", x) } else { format!("{:08x}", x) };
+            let full = if upper {
+                format!("{:08X}", x)
+            } else {
+                format!("{:08x}", x)
+            };
             lua.create_string(&full[8 - digits..])
         })?,
     )?;

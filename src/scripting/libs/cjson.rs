@@ -75,11 +75,21 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
                 Value::Integer(i) => i.to_string().into_bytes(),
                 Value::Number(n) => fmt_g(*n, 14).into_bytes(),
                 other => {
-                    return Err(bad_argument(1, "decode", &format!("string expected, got {}", type_name(other))));
+                    return Err(bad_argument(
+                        1,
+                        "decode",
+                        &format!("string expected, got {}", type_name(other)),
+                    ));
                 }
             };
             let max_depth = c.lock().decode_max_depth;
-            let mut p = Parser { lua, s: &s, pos: 0, depth: 0, max_depth };
+            let mut p = Parser {
+                lua,
+                s: &s,
+                pos: 0,
+                depth: 0,
+                max_depth,
+            };
             let v = p.value()?;
             p.skip_ws();
             if p.pos < s.len() {
@@ -94,12 +104,16 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
     let c = cfg.clone();
     t.raw_set(
         "encode_max_depth",
-        super::func(lua, move |_, a: MultiValue| int_setting(&a, "encode_max_depth", &mut c.lock().encode_max_depth))?,
+        super::func(lua, move |_, a: MultiValue| {
+            int_setting(&a, "encode_max_depth", &mut c.lock().encode_max_depth)
+        })?,
     )?;
     let c = cfg.clone();
     t.raw_set(
         "decode_max_depth",
-        super::func(lua, move |_, a: MultiValue| int_setting(&a, "decode_max_depth", &mut c.lock().decode_max_depth))?,
+        super::func(lua, move |_, a: MultiValue| {
+            int_setting(&a, "decode_max_depth", &mut c.lock().decode_max_depth)
+        })?,
     )?;
     let c = cfg.clone();
     t.raw_set(
@@ -109,7 +123,11 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
             let v = int_setting(&a, "encode_number_precision", &mut g.precision)?;
             if !(1..=14).contains(&g.precision) {
                 g.precision = 14;
-                return Err(bad_argument(1, "encode_number_precision", "expected integer between 1 and 14"));
+                return Err(bad_argument(
+                    1,
+                    "encode_number_precision",
+                    "expected integer between 1 and 14",
+                ));
             }
             Ok(v)
         })?,
@@ -117,14 +135,23 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
     let c = cfg.clone();
     t.raw_set(
         "encode_invalid_numbers",
-        super::func(lua, move |_, a: MultiValue| bool_setting(&a, &mut c.lock().encode_invalid_numbers))?,
+        super::func(lua, move |_, a: MultiValue| {
+            bool_setting(&a, &mut c.lock().encode_invalid_numbers)
+        })?,
     )?;
     let c = cfg.clone();
     t.raw_set(
         "decode_invalid_numbers",
-        super::func(lua, move |_, a: MultiValue| bool_setting(&a, &mut c.lock().decode_invalid_numbers))?,
+        super::func(lua, move |_, a: MultiValue| {
+            bool_setting(&a, &mut c.lock().decode_invalid_numbers)
+        })?,
     )?;
-    t.raw_set("encode_keep_buffer", super::func(lua, |_, a: MultiValue| Ok(!matches!(a.front(), Some(Value::Boolean(false)))))?)?;
+    t.raw_set(
+        "encode_keep_buffer",
+        super::func(lua, |_, a: MultiValue| {
+            Ok(!matches!(a.front(), Some(Value::Boolean(false))))
+        })?,
+    )?;
     let c = cfg;
     t.raw_set(
         "encode_sparse_array",
@@ -143,7 +170,11 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
             if let Some(Value::Integer(s)) = a.get(2) {
                 g.sparse_safe = (*s).max(0) as usize;
             }
-            Ok((g.sparse_convert, g.sparse_ratio as i64, g.sparse_safe as i64))
+            Ok((
+                g.sparse_convert,
+                g.sparse_ratio as i64,
+                g.sparse_safe as i64,
+            ))
         })?,
     )?;
     Ok(t)
@@ -154,7 +185,13 @@ fn int_setting(a: &MultiValue, name: &str, slot: &mut usize) -> mlua::Result<i64
         None | Some(Value::Nil) => {}
         Some(Value::Integer(n)) if *n > 0 => *slot = *n as usize,
         Some(Value::Number(n)) if *n >= 1.0 => *slot = *n as usize,
-        _ => return Err(bad_argument(1, name, "expected integer between 1 and 2147483647")),
+        _ => {
+            return Err(bad_argument(
+                1,
+                name,
+                "expected integer between 1 and 2147483647",
+            ))
+        }
     }
     Ok(*slot as i64)
 }
@@ -214,9 +251,12 @@ fn array_length(t: &Table, cfg: &Config) -> mlua::Result<Option<usize>> {
         max = max.max(idx);
         items += 1;
     }
-    if cfg.sparse_ratio > 0 && max > items.saturating_mul(cfg.sparse_ratio) && max > cfg.sparse_safe {
+    if cfg.sparse_ratio > 0 && max > items.saturating_mul(cfg.sparse_ratio) && max > cfg.sparse_safe
+    {
         if !cfg.sparse_convert {
-            return Err(lua_error("Cannot serialise table: excessively sparse array"));
+            return Err(lua_error(
+                "Cannot serialise table: excessively sparse array",
+            ));
         }
         return Ok(None);
     }
@@ -233,7 +273,9 @@ fn encode(v: &Value, cfg: &Config, depth: usize, out: &mut Vec<u8>) -> mlua::Res
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Table(t) => {
             if depth > cfg.encode_max_depth {
-                return Err(lua_error(format!("Cannot serialise, excessive nesting ({depth})")));
+                return Err(lua_error(format!(
+                    "Cannot serialise, excessive nesting ({depth})"
+                )));
             }
             match array_length(t, cfg)? {
                 Some(len) if len > 0 => {
@@ -282,7 +324,10 @@ fn encode(v: &Value, cfg: &Config, depth: usize, out: &mut Vec<u8>) -> mlua::Res
             }
         }
         other => {
-            return Err(lua_error(format!("Cannot serialise {}: type not supported", type_name(other))));
+            return Err(lua_error(format!(
+                "Cannot serialise {}: type not supported",
+                type_name(other)
+            )));
         }
     }
     Ok(())
@@ -329,7 +374,12 @@ impl Parser<'_> {
     }
 
     fn expected(&self, what: &str) -> mlua::Error {
-        lua_error(format!("Expected {} but found {} at character {}", what, self.found(), self.pos + 1))
+        lua_error(format!(
+            "Expected {} but found {} at character {}",
+            what,
+            self.found(),
+            self.pos + 1
+        ))
     }
 
     fn value(&mut self) -> mlua::Result<Value> {
@@ -344,7 +394,11 @@ impl Parser<'_> {
                 let s = self.string()?;
                 Ok(Value::String(self.lua.create_string(&s)?))
             }
-            b'-' | b'0'..=b'9' | b'I' | b'N' | b'i' | b'n' if c != b'n' || !self.s[self.pos..].starts_with(b"null") => self.number(),
+            b'-' | b'0'..=b'9' | b'I' | b'N' | b'i' | b'n'
+                if c != b'n' || !self.s[self.pos..].starts_with(b"null") =>
+            {
+                self.number()
+            }
             _ => {
                 let rest = &self.s[self.pos..];
                 if rest.starts_with(b"true") {
@@ -472,7 +526,6 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> mlua::Result<Vec<u8>> {
-        
         self.pos += 1;
         let mut out = Vec::new();
         loop {
@@ -512,7 +565,11 @@ impl Parser<'_> {
                                     Some(lo) if (0xDC00..0xE000).contains(&lo) => {
                                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                                     }
-                                    _ => return Err(self.bad_string(esc, "invalid unicode escape code")),
+                                    _ => {
+                                        return Err(
+                                            self.bad_string(esc, "invalid unicode escape code")
+                                        )
+                                    }
                                 }
                             } else if (0xDC00..0xE000).contains(&cp) {
                                 return Err(self.bad_string(esc, "invalid unicode escape code"));
@@ -530,6 +587,10 @@ impl Parser<'_> {
     }
 
     fn bad_string(&mut self, at: usize, what: &str) -> mlua::Error {
-        lua_error(format!("Expected value but found {} at character {}", what, at + 1))
+        lua_error(format!(
+            "Expected value but found {} at character {}",
+            what,
+            at + 1
+        ))
     }
 }

@@ -11,6 +11,8 @@ use super::super::lua_error;
 use super::{bad_argument, check_number, func};
 
 const MAX_NESTING: usize = 16;
+/// 2^63: numbers in [-2^63, 2^63) that are integral pack as integers.
+const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
 /// The `cmsgpack` table.
 pub fn build(lua: &Lua) -> mlua::Result<Table> {
@@ -28,11 +30,20 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
             lua.create_string(&out)
         })?,
     )?;
-    t.raw_set("unpack", func(lua, |lua, args: MultiValue| unpack_full(lua, &args, 0, 0, "unpack"))?)?;
+    t.raw_set(
+        "unpack",
+        func(lua, |lua, args: MultiValue| {
+            unpack_full(lua, &args, 0, 0, "unpack")
+        })?,
+    )?;
     t.raw_set(
         "unpack_one",
         func(lua, |lua, args: MultiValue| {
-            let offset = if args.len() > 1 { check_number(&args, 1, "unpack_one")? as i64 } else { 0 };
+            let offset = if args.len() > 1 {
+                check_number(&args, 1, "unpack_one")? as i64
+            } else {
+                0
+            };
             unpack_full(lua, &args, 1, offset, "unpack_one")
         })?,
     )?;
@@ -40,7 +51,11 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
         "unpack_limit",
         func(lua, |lua, args: MultiValue| {
             let limit = check_number(&args, 1, "unpack_limit")? as i64;
-            let offset = if args.len() > 2 { check_number(&args, 2, "unpack_limit")? as i64 } else { 0 };
+            let offset = if args.len() > 2 {
+                check_number(&args, 2, "unpack_limit")? as i64
+            } else {
+                0
+            };
             unpack_full(lua, &args, limit, offset, "unpack_limit")
         })?,
     )?;
@@ -83,7 +98,10 @@ fn encode_int(n: i64, out: &mut Vec<u8>) {
 }
 
 fn encode_number(n: f64, out: &mut Vec<u8>) {
-    if n.is_finite() && n.fract() == 0.0 && n >= -9.223_372_036_854_775_808e18 && n < 9.223_372_036_854_775_808e18 {
+    if n.is_finite()
+        && n.fract() == 0.0
+        && (-I64_LIMIT..I64_LIMIT).contains(&n)
+    {
         encode_int(n as i64, out);
     } else if (n as f32) as f64 == n || n.is_nan() {
         out.push(0xca);
@@ -94,7 +112,14 @@ fn encode_number(n: f64, out: &mut Vec<u8>) {
     }
 }
 
-fn encode_len(len: usize, small_tag: u8, small_max: usize, tag16: u8, tag32: u8, out: &mut Vec<u8>) {
+fn encode_len(
+    len: usize,
+    small_tag: u8,
+    small_max: usize,
+    tag16: u8,
+    tag32: u8,
+    out: &mut Vec<u8>,
+) {
     if len <= small_max {
         out.push(small_tag | len as u8);
     } else if len <= 0xffff {
@@ -152,7 +177,8 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
+                let pairs: Vec<(Value, Value)> =
+                    t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
                 encode_len(pairs.len(), 0x80, 15, 0xde, 0xdf, out);
                 for (k, val) in pairs {
                     encode(&k, level + 1, out)?;
@@ -167,12 +193,22 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
 
 /// Decodes up to `limit` objects (0 = all) from `offset`. `unpack` returns the objects;
 /// `unpack_one`/`unpack_limit` return the next offset (-1 at the end) first.
-fn unpack_full(lua: &Lua, args: &MultiValue, limit: i64, offset: i64, fname: &str) -> mlua::Result<MultiValue> {
+fn unpack_full(
+    lua: &Lua,
+    args: &MultiValue,
+    limit: i64,
+    offset: i64,
+    fname: &str,
+) -> mlua::Result<MultiValue> {
     let data = match args.front() {
         Some(Value::String(s)) => s.as_bytes().to_vec(),
         Some(Value::Integer(i)) => i.to_string().into_bytes(),
         Some(other) => {
-            return Err(bad_argument(1, fname, &format!("string expected, got {}", super::type_name(other))));
+            return Err(bad_argument(
+                1,
+                fname,
+                &format!("string expected, got {}", super::type_name(other)),
+            ));
         }
         None => return Err(bad_argument(1, fname, "string expected, got no value")),
     };
@@ -189,14 +225,22 @@ fn unpack_full(lua: &Lua, args: &MultiValue, limit: i64, offset: i64, fname: &st
             data.len()
         )));
     }
-    let mut d = Decoder { lua, s: &data, pos: start };
+    let mut d = Decoder {
+        lua,
+        s: &data,
+        pos: start,
+    };
     let mut values = Vec::new();
     while d.pos < data.len() && (limit == 0 || (values.len() as i64) < limit) {
         values.push(d.value()?);
     }
     let mut out = MultiValue::new();
     if fname != "unpack" {
-        let next = if d.pos >= data.len() { -1 } else { d.pos as i64 };
+        let next = if d.pos >= data.len() {
+            -1
+        } else {
+            d.pos as i64
+        };
         out.push_back(Value::Integer(next));
     }
     for v in values {
@@ -213,14 +257,21 @@ struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn take(&mut self, n: usize) -> mlua::Result<&[u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.s.len()).ok_or_else(|| lua_error("Missing bytes in input."))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.s.len())
+            .ok_or_else(|| lua_error("Missing bytes in input."))?;
         let b = &self.s[self.pos..end];
         self.pos = end;
         Ok(b)
     }
 
     fn uint(&mut self, n: usize) -> mlua::Result<u64> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | b as u64))
     }
 
     fn str(&mut self, n: usize) -> mlua::Result<Value> {

@@ -35,7 +35,10 @@ fn parse(fmt: &[u8], fname: &str) -> mlua::Result<Vec<Item>> {
         let start = *i;
         let mut n: usize = 0;
         while *i < fmt.len() && fmt[*i].is_ascii_digit() {
-            n = n.checked_mul(10).and_then(|n| n.checked_add((fmt[*i] - b'0') as usize)).ok_or_else(|| lua_error("integral size out of limits"))?;
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add((fmt[*i] - b'0') as usize))
+                .ok_or_else(|| lua_error("integral size out of limits"))?;
             *i += 1;
         }
         Ok(if *i == start { default } else { n })
@@ -56,12 +59,30 @@ fn parse(fmt: &[u8], fname: &str) -> mlua::Result<Vec<Item>> {
                 Item::Align(a)
             }
             b'x' => Item::Pad,
-            b'b' => Item::Int { size: 1, signed: true },
-            b'B' => Item::Int { size: 1, signed: false },
-            b'h' => Item::Int { size: 2, signed: true },
-            b'H' => Item::Int { size: 2, signed: false },
-            b'l' => Item::Int { size: 8, signed: true },
-            b'L' | b'T' => Item::Int { size: 8, signed: false },
+            b'b' => Item::Int {
+                size: 1,
+                signed: true,
+            },
+            b'B' => Item::Int {
+                size: 1,
+                signed: false,
+            },
+            b'h' => Item::Int {
+                size: 2,
+                signed: true,
+            },
+            b'H' => Item::Int {
+                size: 2,
+                signed: false,
+            },
+            b'l' => Item::Int {
+                size: 8,
+                signed: true,
+            },
+            b'L' | b'T' => Item::Int {
+                size: 8,
+                signed: false,
+            },
             b'i' | b'I' => {
                 let size = num(&mut i, 4)?;
                 if size > MAX_INT_SIZE {
@@ -69,14 +90,21 @@ fn parse(fmt: &[u8], fname: &str) -> mlua::Result<Vec<Item>> {
                         "integral size {size} is larger than limit of {MAX_INT_SIZE}"
                     )));
                 }
-                Item::Int { size, signed: c == b'i' }
+                Item::Int {
+                    size,
+                    signed: c == b'i',
+                }
             }
             b'f' => Item::Float,
             b'd' => Item::Double,
             b'c' => Item::Chars(num(&mut i, 1)?),
             b's' => Item::Zstr,
             other => {
-                return Err(bad_argument(1, fname, &format!("invalid format option '{}'", other as char)));
+                return Err(bad_argument(
+                    1,
+                    fname,
+                    &format!("invalid format option '{}'", other as char),
+                ));
             }
         });
     }
@@ -106,7 +134,11 @@ fn padding(len: usize, it: &Item, h: &Header) -> usize {
 fn fmt_arg(args: &MultiValue, fname: &str) -> mlua::Result<Vec<u8>> {
     match args.front() {
         Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
-        Some(other) => Err(bad_argument(1, fname, &format!("string expected, got {}", super::type_name(other)))),
+        Some(other) => Err(bad_argument(
+            1,
+            fname,
+            &format!("string expected, got {}", super::type_name(other)),
+        )),
         None => Err(bad_argument(1, fname, "string expected, got no value")),
     }
 }
@@ -116,7 +148,11 @@ fn str_arg(args: &MultiValue, i: usize, fname: &str) -> mlua::Result<Vec<u8>> {
         Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
         Some(Value::Integer(n)) => Ok(n.to_string().into_bytes()),
         Some(Value::Number(n)) => Ok(super::super::convert::lua_number_text(*n).into_bytes()),
-        Some(other) => Err(bad_argument(i + 1, fname, &format!("string expected, got {}", super::type_name(other)))),
+        Some(other) => Err(bad_argument(
+            i + 1,
+            fname,
+            &format!("string expected, got {}", super::type_name(other)),
+        )),
         None => Err(bad_argument(i + 1, fname, "string expected, got no value")),
     }
 }
@@ -140,9 +176,15 @@ fn get_int(b: &[u8], signed: bool, little: bool) -> mlua::Result<f64> {
     for i in 0..size {
         let byte = if little { b[size - 1 - i] } else { b[i] };
         if i < size.saturating_sub(8) {
-            let expected = if signed && b[if little { size - 1 } else { 0 }] & 0x80 != 0 { 0xff } else { 0 };
+            let expected = if signed && b[if little { size - 1 } else { 0 }] & 0x80 != 0 {
+                0xff
+            } else {
+                0
+            };
             if byte != expected {
-                return Err(lua_error(format!("{size}-byte integer does not fit into Lua Integer")));
+                return Err(lua_error(format!(
+                    "{size}-byte integer does not fit into Lua Integer"
+                )));
             }
             continue;
         }
@@ -150,7 +192,11 @@ fn get_int(b: &[u8], signed: bool, little: bool) -> mlua::Result<f64> {
     }
     if signed {
         let bits = (size.min(8) * 8) as u32;
-        let shifted = if bits < 64 { ((v << (64 - bits)) as i64) >> (64 - bits) } else { v as i64 };
+        let shifted = if bits < 64 {
+            ((v << (64 - bits)) as i64) >> (64 - bits)
+        } else {
+            v as i64
+        };
         Ok(shifted as f64)
     } else {
         Ok(v as f64)
@@ -164,7 +210,10 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
         "pack",
         func(lua, |lua, args: MultiValue| {
             let items = parse(&fmt_arg(&args, "pack")?, "pack")?;
-            let mut h = Header { little: cfg!(target_endian = "little"), align: 1 };
+            let mut h = Header {
+                little: cfg!(target_endian = "little"),
+                align: 1,
+            };
             let mut out = Vec::new();
             let mut arg = 1;
             for it in &items {
@@ -182,13 +231,21 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
                     Item::Float => {
                         let n = check_number(&args, arg, "pack")? as f32;
                         arg += 1;
-                        let b = if h.little { n.to_le_bytes() } else { n.to_be_bytes() };
+                        let b = if h.little {
+                            n.to_le_bytes()
+                        } else {
+                            n.to_be_bytes()
+                        };
                         out.extend_from_slice(&b);
                     }
                     Item::Double => {
                         let n = check_number(&args, arg, "pack")?;
                         arg += 1;
-                        let b = if h.little { n.to_le_bytes() } else { n.to_be_bytes() };
+                        let b = if h.little {
+                            n.to_le_bytes()
+                        } else {
+                            n.to_be_bytes()
+                        };
                         out.extend_from_slice(&b);
                     }
                     Item::Chars(n) => {
@@ -219,11 +276,18 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
         func(lua, |lua, args: MultiValue| {
             let items = parse(&fmt_arg(&args, "unpack")?, "unpack")?;
             let data = str_arg(&args, 1, "unpack")?;
-            let mut pos = if args.len() > 2 { check_number(&args, 2, "unpack")? as i64 - 1 } else { 0 };
+            let mut pos = if args.len() > 2 {
+                check_number(&args, 2, "unpack")? as i64 - 1
+            } else {
+                0
+            };
             if pos < 0 || pos as usize > data.len() {
                 return Err(bad_argument(3, "unpack", "offset must be 1 or greater"));
             }
-            let mut h = Header { little: cfg!(target_endian = "little"), align: 1 };
+            let mut h = Header {
+                little: cfg!(target_endian = "little"),
+                align: 1,
+            };
             let mut out: Vec<Value> = Vec::new();
             for it in &items {
                 pos += padding(pos as usize, it, &h) as i64;
@@ -247,14 +311,26 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
                         pos += *size as i64;
                     }
                     Item::Float => {
-                        let b: [u8; 4] = need(4)?.try_into().map_err(|_| lua_error("data string too short"))?;
-                        let f = if h.little { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) };
+                        let b: [u8; 4] = need(4)?
+                            .try_into()
+                            .map_err(|_| lua_error("data string too short"))?;
+                        let f = if h.little {
+                            f32::from_le_bytes(b)
+                        } else {
+                            f32::from_be_bytes(b)
+                        };
                         out.push(Value::Number(f as f64));
                         pos += 4;
                     }
                     Item::Double => {
-                        let b: [u8; 8] = need(8)?.try_into().map_err(|_| lua_error("data string too short"))?;
-                        let f = if h.little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) };
+                        let b: [u8; 8] = need(8)?
+                            .try_into()
+                            .map_err(|_| lua_error("data string too short"))?;
+                        let f = if h.little {
+                            f64::from_le_bytes(b)
+                        } else {
+                            f64::from_be_bytes(b)
+                        };
                         out.push(Value::Number(f));
                         pos += 8;
                     }
@@ -290,15 +366,22 @@ pub fn build(lua: &Lua) -> mlua::Result<Table> {
         "size",
         func(lua, |_, args: MultiValue| {
             let items = parse(&fmt_arg(&args, "size")?, "size")?;
-            let mut h = Header { little: true, align: 1 };
+            let mut h = Header {
+                little: true,
+                align: 1,
+            };
             let mut len = 0usize;
             for it in &items {
                 len += padding(len, it, &h);
                 match it {
                     Item::Align(a) => h.align = *a,
                     Item::Endian(l) => h.little = *l,
-                    Item::Zstr => return Err(bad_argument(1, "size", "option 's' has no fixed size")),
-                    Item::Chars(0) => return Err(bad_argument(1, "size", "option 'c0' has no fixed size")),
+                    Item::Zstr => {
+                        return Err(bad_argument(1, "size", "option 's' has no fixed size"))
+                    }
+                    Item::Chars(0) => {
+                        return Err(bad_argument(1, "size", "option 'c0' has no fixed size"))
+                    }
                     other => len += item_size(other),
                 }
             }

@@ -25,7 +25,9 @@ pub(crate) fn locate(lua: &Lua, e: mlua::Error) -> mlua::Error {
         mlua::Error::RuntimeError(m) => {
             let at = lua
                 .inspect_stack(1, |d| match d.current_line() {
-                    Some(line) if line > 0 => format!("{}:{}: ", d.source().short_src.unwrap_or_default(), line),
+                    Some(line) if line > 0 => {
+                        format!("{}:{}: ", d.source().short_src.unwrap_or_default(), line)
+                    }
                     _ => String::new(),
                 })
                 .unwrap_or_default();
@@ -44,13 +46,20 @@ pub(crate) fn check_number(args: &mlua::MultiValue, i: usize, fname: &str) -> ml
         Value::Integer(n) => return Ok(*n as f64),
         Value::Number(n) => return Ok(*n),
         Value::String(s) => {
-            if let Some(n) = std::str::from_utf8(&s.as_bytes()).ok().and_then(parse_lua_number) {
+            if let Some(n) = std::str::from_utf8(&s.as_bytes())
+                .ok()
+                .and_then(parse_lua_number)
+            {
                 return Ok(n);
             }
         }
         _ => {}
     }
-    Err(bad_argument(i + 1, fname, &format!("number expected, got {}", type_name(&v))))
+    Err(bad_argument(
+        i + 1,
+        fname,
+        &format!("number expected, got {}", type_name(&v)),
+    ))
 }
 
 /// `bad argument #n to 'f' (msg)`, Lua's argument error text.
@@ -96,7 +105,10 @@ pub(crate) fn parse_lua_number(s: &str) -> Option<f64> {
         };
         return Some(if neg { -v } else { v });
     }
-    if !body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if !body
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     let v: f64 = body.parse().ok()?;

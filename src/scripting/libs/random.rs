@@ -29,14 +29,14 @@ impl Lrand48 {
     }
 
     /// `lrand48()`: the next 31-bit value.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_raw(&mut self) -> u64 {
         self.0 = (self.0.wrapping_mul(A).wrapping_add(C)) & MASK;
         self.0 >> 17
     }
 
     /// A number in [0, 1), as Redis's `math.random()` computes it.
     pub fn next_unit(&mut self) -> f64 {
-        (self.next() % MAX) as f64 / MAX as f64
+        (self.next_raw() % MAX) as f64 / MAX as f64
     }
 }
 
@@ -91,7 +91,10 @@ mod tests {
         let mut g = Lrand48::new();
         g.seed(42);
         let r = g.next_unit();
-        assert_eq!(format!("{:.14}", r).trim_end_matches('0'), "0.74452500033403");
+        assert_eq!(
+            format!("{:.14}", r).trim_end_matches('0'),
+            "0.74452500033403"
+        );
         assert_eq!((g.next_unit() * 100.0).floor() + 1.0, 35.0);
         assert_eq!((g.next_unit() * 6.0).floor() + 5.0, 5.0);
     }
