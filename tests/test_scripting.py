@@ -620,7 +620,9 @@ def test_docket_zrangebyscore(diff):
 
 def test_docket_xadd_with_unpack(diff):
     need(diff, "xadd", "xlen")
-    ev(diff, "return redis.call('xadd', KEYS[1], '*', unpack(ARGV))", "f1", "v1", "f2", "v2", keys=("st",))
+    got = ev(diff, "local id = redis.call('xadd', KEYS[1], '*', unpack(ARGV)) return type(id)",
+             "f1", "v1", "f2", "v2", keys=("st",))
+    assert s(got) == "string"
     assert diff("XLEN", "st") == 1
 
 
