@@ -889,3 +889,8 @@ def test_bytecode_is_refused():
     r = redis.Redis(connection_pool=BurnerSyncConnectionPool())
     got = r.eval("local f, e = loadstring(string.dump(function() return 1 end)) return {tostring(f), e}", 0)
     assert got == [b"nil", b"binary chunks are not allowed"]
+
+
+def test_blocking_read_is_non_blocking_in_scripts(diff):
+    need(diff, "xread")
+    assert ev(diff, "return redis.call('xread', 'BLOCK', 0, 'STREAMS', KEYS[1], '$')", keys=("nostream",)) is None

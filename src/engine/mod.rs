@@ -296,7 +296,10 @@ impl Engine {
     /// treats alike for a running EVAL) is served from the script's flags (the script itself stops
     /// at its next hook check); everything else gets BUSY.
     pub fn busy_reply(&self, args: &[Vec<u8>]) -> Reply {
-        let is = |i: usize, w: &str| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+        let is = |i: usize, w: &str| {
+            args.get(i)
+                .is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()))
+        };
         if args.len() == 2 && is(1, "KILL") && (is(0, "SCRIPT") || is(0, "FUNCTION")) {
             let ctl = &self.script_ctl;
             if !ctl.running.load(Ordering::Acquire) {

@@ -91,3 +91,46 @@ fn evalsha_and_script_cache() {
         Reply::Error("NOSCRIPT No matching script. Please use EVAL.".into())
     );
 }
+
+#[test]
+#[ignore = "timing probe, run by hand"]
+fn timing_probe() {
+    let e = engine();
+    let mut c = e.open_client();
+    let mut go = |label: &str, args: &[&str]| {
+        let argv: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let t = std::time::Instant::now();
+        for _ in 0..20000 {
+            e.execute(&mut c, argv.clone());
+        }
+        eprintln!(
+            "{label}: {:.2} us",
+            t.elapsed().as_secs_f64() / 20000.0 * 1e6
+        );
+    };
+    let Reply::Bulk(s1) = run(&e, &["SCRIPT", "LOAD", "return 1"]) else {
+        panic!()
+    };
+    let Reply::Bulk(s2) = run(
+        &e,
+        &[
+            "SCRIPT",
+            "LOAD",
+            "redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])",
+        ],
+    ) else {
+        panic!()
+    };
+    let (s1, s2) = (
+        String::from_utf8(s1).unwrap(),
+        String::from_utf8(s2).unwrap(),
+    );
+    go("PING", &["PING"]);
+    go("SET", &["SET", "k", "v"]);
+    go("EVALSHA return 1, 0 keys", &["EVALSHA", &s1, "0"]);
+    go(
+        "EVALSHA return 1, 1 key 1 arg",
+        &["EVALSHA", &s1, "1", "k", "v"],
+    );
+    go("EVALSHA set+get", &["EVALSHA", &s2, "1", "k", "v"]);
+}

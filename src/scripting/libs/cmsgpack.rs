@@ -98,10 +98,7 @@ fn encode_int(n: i64, out: &mut Vec<u8>) {
 }
 
 fn encode_number(n: f64, out: &mut Vec<u8>) {
-    if n.is_finite()
-        && n.fract() == 0.0
-        && (-I64_LIMIT..I64_LIMIT).contains(&n)
-    {
+    if n.is_finite() && n.fract() == 0.0 && (-I64_LIMIT..I64_LIMIT).contains(&n) {
         encode_int(n as i64, out);
     } else if (n as f32) as f64 == n || n.is_nan() {
         out.push(0xca);
