@@ -891,6 +891,9 @@ def test_bytecode_is_refused():
     assert got == [b"nil", b"binary chunks are not allowed"]
 
 
-def test_blocking_read_is_non_blocking_in_scripts(diff):
-    need(diff, "xread")
-    assert ev(diff, "return redis.call('xread', 'BLOCK', 0, 'STREAMS', KEYS[1], '$')", keys=("nostream",)) is None
+def test_xread_block_is_refused_in_scripts(diff):
+    need(diff, "xread", "xreadgroup")
+    msg = diff.error("EVAL", "return redis.call('xread', 'BLOCK', 0, 'STREAMS', KEYS[1], '$')", 1, "nostream")
+    assert msg.startswith("xread command is not allowed with BLOCK option from scripts script: ")
+    diff.error("EVAL", "return redis.call('xreadgroup', 'GROUP', 'g', 'c', 'BLOCK', 0, 'STREAMS', 's', '>')", 0)
+    assert ev(diff, "return redis.call('xread', 'STREAMS', KEYS[1], '0')", keys=("nostream",)) is None

@@ -504,6 +504,13 @@ fn parse_read(ctx: &mut Ctx, a: &[Vec<u8>], group_cmd: bool) -> Result<ReadOpts,
         let more = a.len() - 1 - i;
         let o = a[i].as_slice();
         if eq_kw(o, "BLOCK") && more > 0 {
+            if ctx.env.in_script {
+                // Redis refuses BLOCK from Lua outright rather than answering with a timeout.
+                return Err(CmdError::err(format!(
+                    "{} command is not allowed with BLOCK option from scripts",
+                    ctx.spec.name
+                )));
+            }
             i += 1;
             let t = parse_i64(&a[i])
                 .map_err(|_| CmdError::err("timeout is not an integer or out of range"))?;
