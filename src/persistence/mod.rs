@@ -262,13 +262,15 @@ pub struct SaveJob {
     now_ms: i64,
 }
 
-/// TODO(lua): the script cache's bodies, once the scripting helper's cache lives in the store.
-fn script_bodies(_store: &Store) -> Vec<Vec<u8>> {
-    Vec::new()
+/// The script cache's bodies (snapshots carry them, so EVALSHA keeps working after a restart).
+fn script_bodies(store: &Store) -> Vec<Vec<u8>> {
+    crate::scripting::cached_bodies(store)
 }
 
-/// TODO(lua): refill the script cache from a loaded snapshot.
-fn restore_scripts(_store: &mut Store, _scripts: Vec<Vec<u8>>) {}
+/// Refills the script cache from a loaded snapshot.
+fn restore_scripts(store: &mut Store, scripts: Vec<Vec<u8>>) {
+    crate::scripting::preload(store, scripts)
+}
 
 /// Captures a snapshot. For the engine's own file (`to` None or equal to it) this also starts
 /// the next log generation, so the snapshot plus the new log hold everything.

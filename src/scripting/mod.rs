@@ -85,6 +85,8 @@ pub(crate) fn classify(e: &mlua::Error) -> RaisedError {
 /// A compiled script.
 struct Script {
     func: Function,
+    /// The source, kept so snapshots can carry the script cache.
+    body: Vec<u8>,
     /// `#!lua flags=no-writes`.
     no_writes: bool,
 }
@@ -222,7 +224,11 @@ impl Scripting {
                     msg.trim_end()
                 ))
             })?;
-        Ok(Script { func, no_writes })
+        Ok(Script {
+            func,
+            body: body.to_vec(),
+            no_writes,
+        })
     }
 
     /// True when a script with this SHA1 (any case) is cached.
@@ -390,6 +396,34 @@ fn take(store: &mut Store) -> Result<Box<Scripting>, CmdError> {
 
 fn put_back(store: &mut Store, s: Box<Scripting>) {
     store.scripting = Some(s);
+}
+
+/// The bodies of every cached script (for snapshots), in SHA1 order.
+pub fn cached_bodies(store: &Store) -> Vec<Vec<u8>> {
+    let Some(s) = store
+        .scripting
+        .as_ref()
+        .and_then(|b| b.downcast_ref::<Scripting>())
+    else {
+        return Vec::new();
+    };
+    let mut shas: Vec<&String> = s.scripts.keys().collect();
+    shas.sort();
+    shas.iter()
+        .map(|sha| s.scripts[*sha].body.clone())
+        .collect()
+}
+
+/// Refills the script cache from a snapshot; a body that no longer compiles is skipped.
+pub fn preload(store: &mut Store, bodies: Vec<Vec<u8>>) {
+    if bodies.is_empty() {
+        return;
+    }
+    let Ok(mut s) = take(store) else { return };
+    for b in bodies {
+        let _ = s.load(&b);
+    }
+    put_back(store, s);
 }
 
 /// `EVAL script numkeys [key ...] [arg ...]` and its `EVALSHA` / `_RO` variants.
