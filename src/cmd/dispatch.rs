@@ -128,9 +128,11 @@ fn rejected(store: &mut Store, spec: Option<&CommandSpec>, text: String) -> Repl
 /// The name INFO commandstats counts a call under: `parent|sub` for container commands.
 fn stat_name(spec: &CommandSpec, args: &[Vec<u8>]) -> Cow<'static, str> {
     match args.get(1) {
-        Some(sub) if super::is_container(spec.name) && sub.len() <= 32 => {
-            Cow::Owned(format!("{}|{}", spec.name, String::from_utf8_lossy(sub).to_lowercase()))
-        }
+        Some(sub) if super::is_container(spec.name) && sub.len() <= 32 => Cow::Owned(format!(
+            "{}|{}",
+            spec.name,
+            String::from_utf8_lossy(sub).to_lowercase()
+        )),
         _ => Cow::Borrowed(spec.name),
     }
 }
@@ -199,7 +201,11 @@ fn redact(spec: &CommandSpec, args: &mut [Vec<u8>]) {
         },
         _ => return,
     };
-    let upto = if spec.name == "hello" { from + 2 } else { args.len() };
+    let upto = if spec.name == "hello" {
+        from + 2
+    } else {
+        args.len()
+    };
     for a in args.iter_mut().take(upto).skip(from) {
         *a = b"(redacted)".to_vec();
     }

@@ -45,11 +45,7 @@ pub fn value_size_sampled(v: &Value, samples: usize) -> usize {
             n += 1;
             sum = sum.saturating_add(s + per);
         }
-        if n == 0 {
-            0
-        } else {
-            sum / n * len
-        }
+        sum.checked_div(n).map_or(0, |avg| avg.saturating_mul(len))
     };
     let body = match v {
         Value::Str(s) => match s {
@@ -84,11 +80,7 @@ fn db_bytes(db: &crate::engine::Db) -> usize {
         n += 1;
         sum = sum.saturating_add(KEY_OVERHEAD + k.len() + value_size_sampled(v, 5));
     }
-    if n == 0 {
-        0
-    } else {
-        sum / n * len
-    }
+    sum.checked_div(n).map_or(0, |avg| avg.saturating_mul(len))
 }
 
 /// Bytes the engine needs even when empty (its tables, one per database).
@@ -227,12 +219,18 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
     let z = || "0".to_string();
     match section {
         "server" => kv(&[
-            ("redis_version", crate::commands::connection::REDIS_VERSION.into()),
+            (
+                "redis_version",
+                crate::commands::connection::REDIS_VERSION.into(),
+            ),
             ("redis_git_sha1", "00000000".into()),
             ("redis_git_dirty", z()),
             ("redis_build_id", "0".into()),
             ("redis_mode", "standalone".into()),
-            ("os", format!("{} {}", std::env::consts::OS, std::env::consts::ARCH)),
+            (
+                "os",
+                format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            ),
             ("arch_bits", (usize::BITS).to_string()),
             ("monotonic_clock", "POSIX clock_gettime".into()),
             ("multiplexing_api", "in-process".into()),
@@ -392,7 +390,10 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
         "stats" => {
             let s = &store.stats;
             let mut f = kv(&[
-                ("total_connections_received", store.clients.len().to_string()),
+                (
+                    "total_connections_received",
+                    store.clients.len().to_string(),
+                ),
                 ("total_commands_processed", s.commands.to_string()),
                 ("instantaneous_ops_per_sec", z()),
                 ("total_net_input_bytes", z()),
@@ -566,11 +567,9 @@ fn slowlog(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         let count = match args.next_opt() {
             None => 10,
             Some(c) => {
-                let n = crate::cmd::args::parse_i64(&c)?;
+                let n = crate::cmd::args::parse_i64_opt(&c).unwrap_or(i64::MIN);
                 if n < -1 {
-                    return Err(CmdError::err(
-                        "count should be greater than or equal to -1",
-                    ));
+                    return Err(CmdError::err("count should be greater than or equal to -1"));
                 }
                 if n == -1 {
                     usize::MAX
@@ -662,7 +661,9 @@ fn memory(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         }
         return Ok(match ctx.lookup(&key) {
             None => Reply::Nil,
-            Some(v) => Reply::Int((KEY_OVERHEAD + key.len() + value_size_sampled(v, samples)) as i64),
+            Some(v) => {
+                Reply::Int((KEY_OVERHEAD + key.len() + value_size_sampled(v, samples)) as i64)
+            }
         });
     }
     if eq_kw(&sub, "STATS") {
@@ -677,7 +678,9 @@ fn memory(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         return Ok(Reply::Verbatim(text.as_bytes().to_vec()));
     }
     if eq_kw(&sub, "MALLOC-STATS") {
-        return Ok(Reply::Verbatim(b"Stats not supported for the current allocator".to_vec()));
+        return Ok(Reply::Verbatim(
+            b"Stats not supported for the current allocator".to_vec(),
+        ));
     }
     if eq_kw(&sub, "PURGE") {
         return Ok(Reply::ok());
@@ -747,7 +750,7 @@ fn memory_stats(store: &Store) -> Reply {
         (b("keys.count"), n(keys)),
         (
             b("keys.bytes-per-key"),
-            n(if keys == 0 { 0 } else { used / keys }),
+            n(used.checked_div(keys).unwrap_or(0)),
         ),
         (b("dataset.bytes"), n(dataset)),
         (b("dataset.percentage"), Reply::Double(pct(dataset, used))),
@@ -782,7 +785,7 @@ fn group_of(spec: &CommandSpec) -> &'static str {
         (transactions::COMMANDS, "transactions"),
     ];
     for (table, name) in groups {
-        if table.iter().any(|s| std::ptr::eq(s, spec)) {
+        if table.iter().any(|s| s.name == spec.name) {
             return name;
         }
     }
@@ -1018,7 +1021,11 @@ fn command_cmd(_ctx: &mut Ctx, mut args: Args) -> CmdResult {
         let with_flags = eq_kw(&sub, "GETKEYSANDFLAGS");
         let argv = args.rest();
         if argv.len() < 2 {
-            return Err(arity(if with_flags { "getkeysandflags" } else { "getkeys" }));
+            return Err(arity(if with_flags {
+                "getkeysandflags"
+            } else {
+                "getkeys"
+            }));
         }
         let Some(spec) = table().get(&argv[0]) else {
             return Err(CmdError::err("Invalid command specified"));
@@ -1034,9 +1041,7 @@ fn command_cmd(_ctx: &mut Ctx, mut args: Args) -> CmdResult {
                 return Err(CmdError::err("The command has no key arguments"))
             }
             None if no_mandatory_keys(spec.name) => Vec::new(),
-            None => {
-                return Err(CmdError::err("Invalid arguments specified for command"))
-            }
+            None => return Err(CmdError::err("Invalid arguments specified for command")),
         };
         if positions.is_empty() && !no_mandatory_keys(spec.name) {
             return Err(CmdError::err("Invalid arguments specified for command"));
@@ -1054,9 +1059,7 @@ fn command_cmd(_ctx: &mut Ctx, mut args: Args) -> CmdResult {
                         };
                         Reply::Array(vec![
                             Reply::bulk(k),
-                            Reply::Array(
-                                fl.into_iter().map(|f| Reply::Status(f.into())).collect(),
-                            ),
+                            Reply::Array(fl.into_iter().map(|f| Reply::Status(f.into())).collect()),
                         ])
                     } else {
                         Reply::bulk(k)
@@ -1193,7 +1196,10 @@ mod tests {
 
     #[test]
     fn movable_keys_follow_redis() {
-        assert_eq!(keys("zunionstore d 2 a b weights 1 2").unwrap(), ["d", "a", "b"]);
+        assert_eq!(
+            keys("zunionstore d 2 a b weights 1 2").unwrap(),
+            ["d", "a", "b"]
+        );
         assert_eq!(keys("xread count 1 streams a b 0 0").unwrap(), ["a", "b"]);
         assert_eq!(keys("mset a 1 b 2").unwrap(), ["a", "b"]);
         assert_eq!(keys("zunionstore d 5 a b"), None);

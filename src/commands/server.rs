@@ -201,7 +201,12 @@ const fn p(name: &'static str, kind: Kind, default: &'static str) -> Param {
     }
 }
 
-const fn aliased(name: &'static str, alias: &'static str, kind: Kind, default: &'static str) -> Param {
+const fn aliased(
+    name: &'static str,
+    alias: &'static str,
+    kind: Kind,
+    default: &'static str,
+) -> Param {
     Param {
         name,
         alias: Some(alias),
@@ -236,7 +241,11 @@ const PARAMS: &[Param] = &[
         immutable: true,
     },
     p("maxmemory", Kind::Memory(0, LONG_MAX), "0"),
-    p("maxmemory-policy", Kind::Enum(MAXMEMORY_POLICIES), "noeviction"),
+    p(
+        "maxmemory-policy",
+        Kind::Enum(MAXMEMORY_POLICIES),
+        "noeviction",
+    ),
     p("maxmemory-samples", Kind::Int(1, 64), "5"),
     p("notify-keyspace-events", Kind::PubSub, ""),
     p("client-output-buffer-limit", Kind::PubSub, ""),
@@ -244,17 +253,55 @@ const PARAMS: &[Param] = &[
     p("requirepass", Kind::Str, ""),
     p("save", Kind::Save, ""),
     p("appendonly", Kind::Bool, "no"),
-    p("appendfsync", Kind::Enum(&["everysec", "always", "no"]), "everysec"),
-    aliased("busy-reply-threshold", "lua-time-limit", Kind::Int(0, LONG_MAX), "5000"),
-    p("proto-max-bulk-len", Kind::Memory(1024 * 1024, LONG_MAX), "536870912"),
-    aliased("hash-max-listpack-entries", "hash-max-ziplist-entries", Kind::Int(0, LONG_MAX), "512"),
-    aliased("hash-max-listpack-value", "hash-max-ziplist-value", Kind::Int(0, LONG_MAX), "64"),
+    p(
+        "appendfsync",
+        Kind::Enum(&["everysec", "always", "no"]),
+        "everysec",
+    ),
+    aliased(
+        "busy-reply-threshold",
+        "lua-time-limit",
+        Kind::Int(0, LONG_MAX),
+        "5000",
+    ),
+    p(
+        "proto-max-bulk-len",
+        Kind::Memory(1024 * 1024, LONG_MAX),
+        "536870912",
+    ),
+    aliased(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        Kind::Int(0, LONG_MAX),
+        "512",
+    ),
+    aliased(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        Kind::Int(0, LONG_MAX),
+        "64",
+    ),
     p("set-max-intset-entries", Kind::Int(0, LONG_MAX), "512"),
     p("set-max-listpack-entries", Kind::Int(0, LONG_MAX), "128"),
     p("set-max-listpack-value", Kind::Int(0, LONG_MAX), "64"),
-    aliased("zset-max-listpack-entries", "zset-max-ziplist-entries", Kind::Int(0, LONG_MAX), "128"),
-    aliased("zset-max-listpack-value", "zset-max-ziplist-value", Kind::Int(0, LONG_MAX), "64"),
-    aliased("list-max-listpack-size", "list-max-ziplist-size", Kind::Int(i32::MIN as i64, INT_MAX), "-2"),
+    aliased(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        Kind::Int(0, LONG_MAX),
+        "128",
+    ),
+    aliased(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        Kind::Int(0, LONG_MAX),
+        "64",
+    ),
+    aliased(
+        "list-max-listpack-size",
+        "list-max-ziplist-size",
+        Kind::Int(i32::MIN as i64, INT_MAX),
+        "-2",
+    ),
     p("list-compress-depth", Kind::Int(0, INT_MAX), "0"),
     p("stream-node-max-bytes", Kind::Memory(0, LONG_MAX), "4096"),
     p("stream-node-max-entries", Kind::Int(0, LONG_MAX), "100"),
@@ -320,7 +367,10 @@ fn canonical(p: &Param, value: &[u8]) -> Result<Vec<u8>, String> {
     let text = std::str::from_utf8(value).unwrap_or("");
     let range = |n: i64, min: i64, max: i64| {
         if n < min || n > max {
-            Err(format!("argument must be between {} and {} inclusive", min, max))
+            Err(format!(
+                "argument must be between {} and {} inclusive",
+                min, max
+            ))
         } else {
             Ok(n.to_string().into_bytes())
         }

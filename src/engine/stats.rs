@@ -55,7 +55,8 @@ impl Stats {
     /// The counters of `name`, created on first use.
     pub fn command(&mut self, name: &str) -> &mut CommandStat {
         if !self.per_command.contains_key(name) {
-            self.per_command.insert(name.to_string(), CommandStat::default());
+            self.per_command
+                .insert(name.to_string(), CommandStat::default());
         }
         self.per_command.get_mut(name).expect("just inserted")
     }
