@@ -229,7 +229,7 @@ def test_config_persistence_settings_without_persistence(diff):
     # An engine without persistence has no save rules and no log; asking for that is fine.
     assert diff.burner.config_set("save", "") is True
     assert diff.burner.config_set("appendonly", "no") is True
-    assert diff.burner.config_get("save", "appendonly") == {"save": "", "appendonly": "no"} or True
+    assert _norm(diff.burner.config_get("save", "appendonly")) == {"save": "", "appendonly": "no"}
     with pytest.raises(redis.ResponseError, match="persistence settings are fixed"):
         diff.burner.config_set("appendonly", "yes")
 
@@ -394,7 +394,6 @@ def test_command_getkeys_values(diff):
 
 def test_swapdb(diff):
     diff("SET", "a", "in0")
-    diff("SELECT", "1") if False else None
     diff.error("SWAPDB", "0", "x")
     diff.error("SWAPDB", "x", "0")
     diff.error("SWAPDB", "0", "99")
