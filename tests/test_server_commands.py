@@ -296,7 +296,7 @@ def test_slowlog_errors(diff, args):
 
 def test_memory_usage(diff):
     diff("SET", "s", "hello")
-    diff("RPUSH", "l", *["item%d" % i for i in range(100)])
+    diff("RPUSH", "l", *[f"item{i}" for i in range(100)])
     assert diff("MEMORY", "USAGE", "missing") is None
     small = diff.burner.memory_usage("s")
     big = diff.burner.memory_usage("l")
