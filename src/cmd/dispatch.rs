@@ -1,11 +1,16 @@
 //! The dispatcher: the one path from a command's arguments to its reply, for every front door.
 
+use std::borrow::Cow;
+use std::time::Instant;
+
 use crate::engine::client::BlockedState;
+use crate::engine::stats::{ArgSnapshot, SlowEntry};
 use crate::engine::{Client, Env, Store};
 use crate::error::CmdError;
 use crate::reply::Reply;
 
-use super::{flags, table, Args, Ctx};
+use super::{flags, table, Args, CommandSpec, Ctx};
+use crate::error::CmdResult;
 
 /// Runs one command (name first) for `client`. Returns None when the client blocked; its state is
 /// then in `client.blocked`.
@@ -21,34 +26,37 @@ pub fn dispatch(
     let Some(spec) = table().get(&args[0]) else {
         let e = unknown_command(&args);
         flag_multi_error(client);
-        return Some(Reply::Error(e.text()));
+        return Some(rejected(store, None, e.text()));
     };
     if !client.authenticated && !spec.has(flags::NO_AUTH) {
-        return Some(Reply::Error("NOAUTH Authentication required.".into()));
+        return Some(rejected(
+            store,
+            Some(spec),
+            "NOAUTH Authentication required.".into(),
+        ));
     }
     if !spec.arity_ok(args.len()) {
         flag_multi_error(client);
-        return Some(Reply::Error(CmdError::WrongArity(spec.name.into()).text()));
+        let e = CmdError::WrongArity(spec.name.into()).text();
+        return Some(rejected(store, Some(spec), e));
     }
     if let Some(m) = client.multi.as_mut() {
         if !spec.has(flags::NO_QUEUE) {
             if spec.has(flags::NO_MULTI) {
                 m.aborted = true;
-                return Some(Reply::Error(
-                    "ERR Command not allowed inside a transaction".into(),
-                ));
+                let e = "ERR Command not allowed inside a transaction".into();
+                return Some(rejected(store, Some(spec), e));
             }
             m.queue.push(args);
             return Some(Reply::status("QUEUED"));
         }
     }
     if env.in_script && spec.has(flags::NOSCRIPT) {
-        return Some(Reply::Error(
-            "ERR This Redis command is not allowed from script".into(),
-        ));
+        let e = "ERR This Redis command is not allowed from script".into();
+        return Some(rejected(store, Some(spec), e));
     }
     if let Some(e) = crate::commands::pubsub::check_subscribed_mode(client, spec, &args) {
-        return Some(Reply::Error(e.text()));
+        return Some(rejected(store, Some(spec), e.text()));
     }
     // Blocking commands keep their arguments to re-run them when signalled.
     let keep = if spec.has(flags::BLOCKING) && !env.block_retry {
@@ -60,9 +68,12 @@ pub fn dispatch(
     // inner commands itself (EXEC and scripts log what they ran).
     let log = (store.oplog.on && spec.has(flags::WRITE))
         .then(|| (args.clone(), client.db, store.dirty, store.oplog.logged));
+    // Redis logs neither EXEC (its commands are logged one by one) nor what scripts run.
+    let slow = (store.slowlog.slower_than_us >= 0 && !env.in_script && spec.name != "exec")
+        .then(|| ArgSnapshot::take(&args));
+    let stat_name = stat_name(spec, &args);
     args.remove(0);
-    store.stats.commands += 1;
-    *store.stats.per_command.entry(spec.name).or_insert(0) += 1;
+    let started = Instant::now();
     let mut ctx = Ctx {
         store,
         client,
@@ -72,6 +83,10 @@ pub fn dispatch(
     };
     let result = (spec.handler)(&mut ctx, Args::new(spec.name, args));
     let block = ctx.block.take();
+    let usec = started.elapsed().as_micros() as u64;
+    if block.is_none() || (!env.block_retry && (env.in_exec || env.in_script)) {
+        account(store, client, env, spec, stat_name, &result, usec, slow);
+    }
     if let Some((cmd, db, dirty, logged)) = log {
         if store.dirty != dirty && store.oplog.logged == logged {
             store.oplog.record(db, cmd, &result);
@@ -99,6 +114,101 @@ pub fn dispatch(
         Ok(r) => r,
         Err(e) => Reply::Error(e.text()),
     })
+}
+
+/// Counts a command refused before its handler ran, and returns its error reply.
+fn rejected(store: &mut Store, spec: Option<&CommandSpec>, text: String) -> Reply {
+    store.stats.count_error(&text);
+    if let Some(spec) = spec {
+        store.stats.command(spec.name).rejected += 1;
+    }
+    Reply::Error(text)
+}
+
+/// The name INFO commandstats counts a call under: `parent|sub` for container commands.
+fn stat_name(spec: &CommandSpec, args: &[Vec<u8>]) -> Cow<'static, str> {
+    match args.get(1) {
+        Some(sub) if super::is_container(spec.name) && sub.len() <= 32 => Cow::Owned(format!(
+            "{}|{}",
+            spec.name,
+            String::from_utf8_lossy(sub).to_lowercase()
+        )),
+        _ => Cow::Borrowed(spec.name),
+    }
+}
+
+/// Counts a call that ran (INFO stats, commandstats, errorstats) and logs it when slow.
+#[allow(clippy::too_many_arguments)]
+fn account(
+    store: &mut Store,
+    client: &Client,
+    env: &Env,
+    spec: &CommandSpec,
+    stat_name: Cow<'static, str>,
+    result: &CmdResult,
+    usec: u64,
+    slow: Option<ArgSnapshot>,
+) {
+    store.stats.commands += 1;
+    let failed = match result {
+        Err(e) => {
+            let text = e.text();
+            store.stats.count_error(&text);
+            // An unknown subcommand is no call of a subcommand: count it as the parent's failure.
+            if text.starts_with("ERR unknown subcommand") {
+                store.stats.command(spec.name).failed += 1;
+                return;
+            }
+            true
+        }
+        Ok(Reply::Error(text)) => {
+            store.stats.count_error(text);
+            true
+        }
+        Ok(_) => false,
+    };
+    let st = store.stats.command(&stat_name);
+    st.calls += 1;
+    st.usec += usec;
+    if failed {
+        st.failed += 1;
+    }
+    if let Some(snap) = slow.filter(|_| store.slowlog.wants(usec)) {
+        let (addr, name) = match store.clients.get(&client.id) {
+            Some(i) => (i.addr.clone(), i.name.clone().unwrap_or_default()),
+            None => (String::new(), Vec::new()),
+        };
+        let mut args = snap.to_args();
+        redact(spec, &mut args);
+        store.slowlog.push(SlowEntry {
+            id: 0,
+            time_s: env.now_ms / 1000,
+            duration_us: usec,
+            args,
+            addr,
+            name,
+        });
+    }
+}
+
+/// Hides passwords from the slow log, as Redis does.
+fn redact(spec: &CommandSpec, args: &mut [Vec<u8>]) {
+    let from = match spec.name {
+        "auth" => 1,
+        "hello" => match args.iter().position(|a| a.eq_ignore_ascii_case(b"AUTH")) {
+            Some(i) => i + 1,
+            None => return,
+        },
+        _ => return,
+    };
+    let upto = if spec.name == "hello" {
+        from + 2
+    } else {
+        args.len()
+    };
+    for a in args.iter_mut().take(upto).skip(from) {
+        *a = b"(redacted)".to_vec();
+    }
 }
 
 fn flag_multi_error(client: &mut Client) {

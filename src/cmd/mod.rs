@@ -88,6 +88,29 @@ impl CommandSpec {
     }
 }
 
+/// True for Redis 7's container commands, whose subcommands are commands of their own
+/// (`config|get`) in errors, INFO commandstats and COMMAND INFO.
+pub fn is_container(name: &str) -> bool {
+    matches!(
+        name,
+        "acl"
+            | "client"
+            | "cluster"
+            | "command"
+            | "config"
+            | "function"
+            | "latency"
+            | "memory"
+            | "module"
+            | "object"
+            | "pubsub"
+            | "script"
+            | "slowlog"
+            | "xgroup"
+            | "xinfo"
+    )
+}
+
 /// The joined command table.
 pub struct Table {
     by_name: HashMap<&'static str, &'static CommandSpec>,

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod generic;
 pub mod hash;
+pub mod introspection;
 pub mod list;
 pub mod persistence;
 pub mod pubsub;
@@ -22,6 +23,7 @@ pub const ALL_GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     generic::COMMANDS,
     hash::COMMANDS,
+    introspection::COMMANDS,
     list::COMMANDS,
     persistence::COMMANDS,
     pubsub::COMMANDS,

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod db;
 pub mod expiry;
 pub mod pubsub;
+pub mod stats;
 pub mod waker;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +26,7 @@ use blocking::Blocking;
 pub use client::{Client, ClientInfo};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use db::Db;
+pub use stats::Stats;
 use waker::Wakes;
 
 /// The locked store.
@@ -53,21 +55,6 @@ impl Default for EngineOptions {
     }
 }
 
-/// Counters INFO reports.
-#[derive(Default)]
-pub struct Stats {
-    /// Commands processed.
-    pub commands: u64,
-    /// Keys expired (lazily or actively).
-    pub expired_keys: u64,
-    /// Successful key lookups.
-    pub keyspace_hits: u64,
-    /// Failed key lookups.
-    pub keyspace_misses: u64,
-    /// Calls per command name.
-    pub per_command: HashMap<&'static str, u64>,
-}
-
 /// A client watching a key: its id and the flag EXEC checks.
 pub type Watcher = (u64, Arc<AtomicBool>);
 
@@ -87,6 +74,8 @@ pub struct Store {
     pub dirty: u64,
     /// Counters.
     pub stats: Stats,
+    /// SLOWLOG entries and settings.
+    pub slowlog: stats::SlowLog,
     /// CONFIG values that are not typed fields elsewhere, by lower-case name.
     pub config: HashMap<String, Vec<u8>>,
     /// Engine start, Unix ms.
@@ -112,6 +101,7 @@ impl Store {
             pubsub: pubsub::PubSub::default(),
             dirty: 0,
             stats: Stats::default(),
+            slowlog: Default::default(),
             config: pubsub::DEFAULT_CONFIG
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
