@@ -259,18 +259,18 @@ def test_hscan_large_hash_visits_everything(diff):
 
 def test_hscan_survives_deletes_between_calls(diff):
     c = diff.burner
-    c.hset("h", mapping={f"f{i}": "v" for i in range(300)})
+    c.hset("h", mapping={f"f{i}": "v" for i in range(700)})
     seen = set()
     cursor, rounds = 0, 0
     while True:
         cursor, items = c.hscan("h", cursor, count=13)
         seen.update(s(list(items)))
         rounds += 1
-        c.hdel("h", f"f{250 + rounds % 50}")
+        c.hdel("h", f"f{650 + rounds % 50}")
         if cursor == 0:
             break
     assert rounds > 5
-    assert {f"f{i}" for i in range(250)} <= seen
+    assert {f"f{i}" for i in range(650)} <= seen
 
 
 def test_hrandfield(diff):
@@ -425,3 +425,11 @@ def test_hash_keyspace_events(diff):
         ("hdel", "h"),
         ("del", "h"),
     ]
+
+
+def test_hash_encoding_threshold_is_512_entries(diff):
+    # hash-max-listpack-entries defaults to 512 (zset and set listpacks stop at 128).
+    diff("HSET", "h", *[x for i in range(300) for x in (f"f{i}", "v")])
+    assert diff.call(lambda c: c.object("encoding", "h")) in (b"listpack", "listpack")
+    diff("HSET", "h", *[x for i in range(300, 513) for x in (f"f{i}", "v")])
+    assert diff.call(lambda c: c.object("encoding", "h")) in (b"hashtable", "hashtable")

@@ -13,7 +13,7 @@ use rand::Rng;
 type Hasher = foldhash::fast::RandomState;
 
 /// Redis 7.2's `hash-max-listpack-entries` default.
-pub const MAX_LISTPACK_ENTRIES: usize = 128;
+pub const MAX_LISTPACK_ENTRIES: usize = 512;
 /// Redis 7.2's `hash-max-listpack-value` default.
 pub const MAX_LISTPACK_VALUE: usize = 64;
 
