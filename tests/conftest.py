@@ -6,6 +6,11 @@
 * ``diff``: runs each command against burner *and* a real redis-server (started here on a unix
   socket when the binary is installed) and asserts both replies (or both errors) are equal; it
   returns burner's reply so tests also assert exact values without a server.
+
+With ``BURNER_VIA_SOCKET=1`` the burner side of ``diff``, ``r``, ``rs`` (and pub/sub's wire pairs,
+through :func:`burner_client`) is a stock redis-py client on the unix socket of an engine served
+for that test, so the differential suite also checks the socket server. Tests that only make
+sense in-process are marked ``in_process_only`` and skipped in that mode.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import redis
 import redis.asyncio
 
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
+
+VIA_SOCKET = os.environ.get("BURNER_VIA_SOCKET") == "1"
 
 REDIS_SERVER = os.environ.get("BURNER_REDIS_SERVER", shutil.which("redis-server"))
 
@@ -95,23 +102,67 @@ def redis_server_socket():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "in_process_only(reason): skipped when BURNER_VIA_SOCKET=1 (needs the in-process API)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not VIA_SOCKET:
+        return
+    for item in items:
+        m = item.get_closest_marker("in_process_only")
+        if m is not None:
+            reason = m.args[0] if m.args else m.kwargs.get("reason", "in-process only")
+            item.add_marker(pytest.mark.skip(reason=f"in-process only: {reason}"))
+
+
 @pytest.fixture
 def engine():
     return Engine()
 
 
+@pytest.fixture
+def served_engine():
+    """In socket mode, an engine served on a private unix socket for this test; else None.
+
+    One engine per test keeps tests isolated (CONFIG, client names, scripts, subscriptions) at
+    about a millisecond of setup."""
+    if not VIA_SOCKET:
+        yield None
+        return
+    e = Engine()
+    tmp = tempfile.mkdtemp(prefix="burner-via-")
+    srv = e.serve(unix_socket=os.path.join(tmp, "b.sock"))
+    yield srv
+    srv.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def burner_client(served, **kw) -> redis.Redis:
+    """The burner side of a differential test: in-process, or over ``served``'s socket."""
+    if served is None:
+        return redis.Redis(connection_pool=BurnerSyncConnectionPool(**kw))
+    return redis.Redis(unix_socket_path=served.unix_socket, **kw)
+
+
 @pytest.fixture(params=PROTOCOL_MODES)
-async def r(request):
+async def r(request, served_engine):
     protocol, decode = request.param
-    client = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(protocol=protocol, decode_responses=decode))
+    if served_engine is None:
+        pool = BurnerConnectionPool(protocol=protocol, decode_responses=decode)
+        client = redis.asyncio.Redis(connection_pool=pool)
+    else:
+        client = redis.asyncio.Redis(unix_socket_path=served_engine.unix_socket, protocol=protocol, decode_responses=decode)
     yield client
     await client.connection_pool.aclose() if hasattr(client.connection_pool, "aclose") else None
 
 
 @pytest.fixture(params=PROTOCOL_MODES)
-def rs(request):
+def rs(request, served_engine):
     protocol, decode = request.param
-    client = redis.Redis(connection_pool=BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode))
+    client = burner_client(served_engine, protocol=protocol, decode_responses=decode)
     yield client
     client.connection_pool.disconnect()
 
@@ -185,9 +236,9 @@ class Diff:
 
 
 @pytest.fixture(params=PROTOCOL_MODES)
-def diff(request, redis_server_socket):
+def diff(request, redis_server_socket, served_engine):
     protocol, decode = request.param
-    burner = redis.Redis(connection_pool=BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode))
+    burner = burner_client(served_engine, protocol=protocol, decode_responses=decode)
     real = None
     if redis_server_socket:
         real = real_client(redis_server_socket, protocol=protocol, decode_responses=decode)

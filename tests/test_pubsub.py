@@ -16,7 +16,7 @@ import time
 import pytest
 import redis
 import redis.asyncio
-from conftest import PROTOCOL_MODES, real_client
+from conftest import PROTOCOL_MODES, burner_client, real_client
 
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
@@ -57,9 +57,9 @@ class Wire:
 class WirePair:
     """The same raw exchange on burner and (when installed) on redis-server."""
 
-    def __init__(self, protocol, decode, server):
-        self.pool = BurnerSyncConnectionPool(protocol=protocol, decode_responses=decode)
-        self.burner = redis.Redis(connection_pool=self.pool)
+    def __init__(self, protocol, decode, server, served=None):
+        self.burner = burner_client(served, protocol=protocol, decode_responses=decode)
+        self.pool = self.burner.connection_pool
         self.real = real_client(server, protocol=protocol, decode_responses=decode) if server else None
         if self.real is not None:
             self.real.flushall()
@@ -96,9 +96,9 @@ class WirePair:
 
 
 @pytest.fixture(params=PROTOCOL_MODES)
-def wire(request, redis_server_socket):
+def wire(request, redis_server_socket, served_engine):
     protocol, decode = request.param
-    w = WirePair(protocol, decode, redis_server_socket)
+    w = WirePair(protocol, decode, redis_server_socket, served_engine)
     w.protocol = protocol
     yield w
     w.close()

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import tempfile
 import time
 
@@ -192,3 +193,256 @@ def test_cli_serve_runs_until_sigterm(tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+# --- blocking across the socket and in-process ------------------------------------------------
+
+
+def _until(pred, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _blocked_count(local) -> int:
+    return local.info("clients")["blocked_clients"]
+
+
+def _in_thread(fn):
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except Exception as e:  # handed to the test thread
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_socket_blpop_woken_by_inprocess_push_and_back(served, protocol):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=protocol))
+    remote = redis.Redis(unix_socket_path=srv.unix_socket, protocol=protocol)
+    t, box = _in_thread(lambda: remote.blpop(["q"], 10))
+    assert _until(lambda: _blocked_count(local) == 1)
+    assert local.rpush("q", "from-local") == 1
+    t.join(5)
+    assert list(box["value"]) == [b"q", b"from-local"]  # a tuple in RESP2
+    assert local.exists("q") == 0
+
+    t, box = _in_thread(lambda: local.blpop(["q2"], 10))
+    assert _until(lambda: _blocked_count(local) == 1)
+    assert remote.rpush("q2", "from-socket") == 1
+    t.join(5)
+    assert list(box["value"]) == [b"q2", b"from-socket"]
+    assert remote.exists("q2") == 0
+
+
+def test_socket_xreadgroup_block_woken_both_ways(served):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, decode_responses=True))
+    remote = redis.Redis(unix_socket_path=srv.unix_socket, decode_responses=True)
+    local.xgroup_create("s", "g", id="$", mkstream=True)
+    t, box = _in_thread(lambda: remote.xreadgroup("g", "c1", {"s": ">"}, count=1, block=10000))
+    assert _until(lambda: _blocked_count(local) == 1)
+    local.xadd("s", {"f": "v"}, id="1-1")
+    t.join(5)
+    assert box == {"value": [["s", [("1-1", {"f": "v"})]]]}
+
+    t, box = _in_thread(lambda: local.xreadgroup("g", "c2", {"s": ">"}, count=1, block=10000))
+    assert _until(lambda: _blocked_count(local) == 1)
+    remote.xadd("s", {"f": "w"}, id="2-1")
+    t.join(5)
+    assert box == {"value": [["s", [("2-1", {"f": "w"})]]]}
+    assert local.xpending("s", "g")["pending"] == 2
+
+
+def _raw_blocked(path: str, cmd: bytes) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(cmd)
+    return s
+
+
+def test_socket_disconnect_mid_block_consumes_nothing(served):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    s = _raw_blocked(srv.unix_socket, b"*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n")
+    assert _until(lambda: _blocked_count(local) == 1)
+    s.close()
+    assert _until(lambda: len(local.client_list()) == 1)  # only `local` is left
+    assert local.rpush("q", "kept") == 1
+    assert local.lrange("q", 0, -1) == [b"kept"]
+
+    # Next in line gets the element when the first waiter went away.
+    first = _raw_blocked(srv.unix_socket, b"*3\r\n$5\r\nBLPOP\r\n$1\r\nw\r\n$1\r\n0\r\n")
+    assert _until(lambda: _blocked_count(local) == 1)
+    remote = redis.Redis(unix_socket_path=srv.unix_socket)
+    t, box = _in_thread(lambda: remote.blpop(["w"], 10))
+    assert _until(lambda: _blocked_count(local) == 2)
+    first.close()
+    assert _until(lambda: _blocked_count(local) == 1)
+    local.rpush("w", "x")
+    t.join(5)
+    assert list(box["value"]) == [b"w", b"x"]
+
+
+def test_socket_disconnect_mid_xreadgroup_leaves_nothing_pending(served):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    local.xgroup_create("s", "g", id="$", mkstream=True)
+    cmd = b"*9\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$1\r\nc\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n$1\r\ns\r\n$1\r\n>\r\n"
+    s = _raw_blocked(srv.unix_socket, cmd)
+    assert _until(lambda: _blocked_count(local) == 1)
+    s.close()
+    assert _until(lambda: len(local.client_list()) == 1)
+    local.xadd("s", {"f": "v"}, id="1-1")
+    assert local.xpending("s", "g")["pending"] == 0
+    assert local.xreadgroup("g", "other", {"s": ">"}) == [[b"s", [(b"1-1", {b"f": b"v"})]]]
+
+
+# --- slow readers and output limits ------------------------------------------------------------
+
+
+def _closed_by_server(s: socket.socket, timeout=10.0) -> bool:
+    """Reads (and throws away) until EOF; True when the server closed the connection."""
+    s.settimeout(timeout)
+    try:
+        while s.recv(1 << 20):
+            pass
+        return True
+    except (socket.timeout, ConnectionResetError):
+        return False
+
+
+def test_subscriber_that_never_reads_is_cut_at_the_pubsub_limit(served):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    local.config_set("client-output-buffer-limit", "pubsub 1mb 0 0")
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(srv.unix_socket)
+    s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
+    assert _until(lambda: local.pubsub_numsub("ch") == [(b"ch", 1)])
+    payload = b"x" * 10_000
+    delivered = 0
+    for _ in range(2000):  # 20 MB: far past the kernel's socket buffers plus the 1 MB limit
+        delivered += local.publish("ch", payload)
+        if delivered and local.pubsub_numsub("ch") == [(b"ch", 0)]:
+            break
+    assert local.pubsub_numsub("ch") == [(b"ch", 0)]
+    assert _closed_by_server(s)
+    assert _until(lambda: len(local.client_list()) == 1)
+    # Everyone else is still served.
+    assert redis.Redis(unix_socket_path=srv.unix_socket).ping() is True
+
+
+def test_client_not_reading_a_huge_reply_is_cut_at_the_normal_limit(served):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    local.config_set("client-output-buffer-limit", "normal 4mb 0 0")
+    local.set("big", b"v" * 1_000_000)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(srv.unix_socket)
+    get = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n"
+    s.sendall(get * 64)  # 64 MB of replies, never read
+    assert _until(lambda: len(local.client_list()) == 1)
+    assert _closed_by_server(s)
+    s.close()
+    # One reply larger than the limit is cut too.
+    local.rpush("l", *([b"y" * 1000] * 6000))
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(srv.unix_socket)
+    s.sendall(b"*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n-1\r\n")
+    assert _until(lambda: len(local.client_list()) == 1)
+    s.close()
+    assert redis.Redis(unix_socket_path=srv.unix_socket).get("big") == b"v" * 1_000_000
+
+
+def test_long_pipeline_without_reading_does_not_deadlock(served):
+    # redis-py writes a whole pipeline before reading: the server must keep reading input while
+    # its replies wait to be written (no output limit for normal clients by default).
+    _e, srv = served
+    c = redis.Redis(unix_socket_path=srv.unix_socket)
+    c.set("v", b"z" * 1000)
+    with c.pipeline(transaction=False) as p:
+        for _ in range(20000):
+            p.get("v")
+        replies = p.execute()
+    assert len(replies) == 20000 and replies[-1] == b"z" * 1000
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _fuzz_round(path: str, rng: random.Random, seconds: float) -> int:
+    good = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n"
+    deadline = time.time() + seconds
+    n = 0
+    while time.time() < deadline:
+        kind = rng.random()
+        if kind < 0.4:
+            data = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 200)))
+        elif kind < 0.7:
+            data = good[: rng.randint(1, len(good))]
+        elif kind < 0.8:
+            # Large declared lengths that never arrive.
+            data = b"*2\r\n$3\r\nGET\r\n$" + str(rng.randint(1, 500_000_000)).encode() + b"\r\nabc"
+        else:
+            data = bytearray(good * 3)
+            for _ in range(rng.randint(1, 5)):
+                data[rng.randrange(len(data))] = rng.getrandbits(8)
+            data = bytes(data)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(0.02)
+        s.connect(path)
+        try:
+            s.sendall(data)
+            s.recv(4096)
+        except OSError:
+            pass
+        s.close()
+        n += 1
+    return n
+
+
+def test_fuzz_keeps_memory_flat_and_other_clients_served(served):
+    _e, srv = served
+    rng = random.Random(99)
+    stop = threading.Event()
+    served_ok = []
+
+    def bystander():
+        c = redis.Redis(unix_socket_path=srv.unix_socket, socket_timeout=5)
+        i = 0
+        while not stop.is_set():
+            c.set(f"by{i % 10}", i)
+            assert c.get(f"by{i % 10}") == str(i).encode()
+            served_ok.append(i)
+            i += 1
+            time.sleep(0.001)
+
+    t, box = _in_thread(bystander)
+    assert _fuzz_round(srv.unix_socket, rng, 1.5) > 20  # warm-up: allocator pools, runtime
+    time.sleep(0.2)
+    before = _rss_kb()
+    n = _fuzz_round(srv.unix_socket, rng, 2.0)
+    time.sleep(0.2)
+    after = _rss_kb()
+    stop.set()
+    t.join(10)
+    assert "error" not in box, box
+    assert n > 20
+    assert len(served_ok) > 50
+    assert after - before < 32 * 1024, f"RSS grew {after - before} kB over {n} fuzz connections"

@@ -38,10 +38,11 @@ def _serve(args) -> int:
         where.append(f"unix://{server.unix_socket}")
     if server.port is not None:
         where.append(f"redis://{args.host}:{server.port}")
-    print("burner-redis serving on " + ", ".join(where), flush=True)
+    # Handlers first: whoever reads the banner may signal at once.
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    print("burner-redis serving on " + ", ".join(where), flush=True)
     while not stop.wait(3600):
         pass
     server.close()

@@ -435,6 +435,9 @@ pub fn apply_config(
                 if let Some((_, lim)) = merged.iter().find(|(c, _)| c == "pubsub") {
                     store.pubsub.limit = *lim;
                 }
+                if let Some((_, lim)) = merged.iter().find(|(c, _)| c == "normal") {
+                    store.pubsub.normal_hard_limit = lim.hard;
+                }
                 let order = ["normal", "slave", "pubsub"];
                 let text: Vec<String> = order
                     .iter()

@@ -386,6 +386,9 @@ pub struct PubSub {
     pub notify_flags: u32,
     /// Output buffer limit for subscribers.
     pub limit: OutputLimit,
+    /// Hard output buffer limit (bytes) for other clients of the socket server (0 = none);
+    /// kept here because the same CONFIG parameter sets both.
+    pub normal_hard_limit: u64,
 }
 
 impl PubSub {

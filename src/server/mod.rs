@@ -19,7 +19,8 @@ use tokio::sync::Notify;
 
 use crate::engine::pubsub::OutboxState;
 use crate::engine::waker::Waker;
-use crate::engine::{BlockStep, Client, Engine};
+use crate::engine::waker::Wakes;
+use crate::engine::{BlockStep, Client, Engine, Env};
 use crate::reply::Reply;
 use resp::{encode, parse, Parsed};
 
@@ -217,6 +218,199 @@ impl Drop for ClientGuard {
     }
 }
 
+/// Commands run per engine-lock acquisition: a pipeline shares one lock, bounded so other
+/// clients (and in-process callers) are not starved behind a long pipeline.
+const BATCH_MAX: usize = 256;
+/// Unsent output beyond which no more commands run until some of it is written (the socket is
+/// still read meanwhile, so a client that pipelines without reading never deadlocks with us).
+const OUT_HIGH_WATER: usize = 1024 * 1024;
+/// Redis's `client-query-buffer-limit`: unparsed input a client may leave before it is cut.
+const QUERY_LIMIT: usize = 1024 * 1024 * 1024;
+/// Buffers grown past this are given back once empty, so a burst does not pin memory.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// What the command runner found.
+#[derive(PartialEq)]
+enum Ran {
+    /// Ran everything it could; wait for input or output progress.
+    Idle,
+    /// The client is blocked on its last command.
+    Blocked,
+    /// Reply sent (or queued), then close: QUIT, protocol error, killed by its own command.
+    Close,
+}
+
+/// One socket client: input and output buffers and the parsed-but-not-run commands.
+struct Conn {
+    engine: Arc<Engine>,
+    g: ClientGuard,
+    buf: Vec<u8>,
+    /// Bytes of `buf` already parsed.
+    start: usize,
+    out: Vec<u8>,
+    /// Bytes of `out` already written.
+    sent: usize,
+    /// Commands parsed ahead of a blocked command, run once it completes.
+    queue: std::collections::VecDeque<Item>,
+    /// Effective hard output limit (bytes of unsent output), refreshed under the lock.
+    out_limit: usize,
+    max_bulk: i64,
+    cap_limit: usize,
+    notify: Arc<Notify>,
+}
+
+enum Item {
+    Cmd(Vec<Vec<u8>>),
+    /// A protocol error after the commands before it: reply with it, then close.
+    Bad(String),
+}
+
+impl Conn {
+    fn pending_out(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    /// Parses whatever complete requests the input holds (at most a batch).
+    fn parse_input(&mut self) {
+        while self.queue.len() < BATCH_MAX {
+            match parse(&self.buf[self.start..], self.max_bulk) {
+                Parsed::Incomplete => break,
+                Parsed::Empty(n) => self.start += n,
+                Parsed::Command(args, used) => {
+                    self.start += used;
+                    self.queue.push_back(Item::Cmd(args));
+                }
+                Parsed::Error(e) => {
+                    // Nothing after a protocol error is read: the connection closes.
+                    self.start = self.buf.len();
+                    self.queue.push_back(Item::Bad(format!("ERR {e}")));
+                    break;
+                }
+            }
+        }
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::with_capacity(16 * 1024);
+            }
+        } else if self.start > KEEP_CAPACITY {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// Runs queued commands under one engine lock, encoding each reply (after the pub/sub
+    /// messages this client was sent before it, taken under the same lock so nothing published
+    /// later can jump ahead of the reply).
+    fn run_queued(&mut self) -> Ran {
+        if self.queue.is_empty() {
+            return Ran::Idle;
+        }
+        let mut wakes = Wakes::default();
+        let mut ran = Ran::Idle;
+        {
+            let engine = &*self.engine;
+            let client = &mut self.g.client;
+            let mut store = engine.lock();
+            while let Some(item) = self.queue.pop_front() {
+                let args = match item {
+                    Item::Cmd(a) => a,
+                    Item::Bad(e) => {
+                        encode(&Reply::Error(e), client.resp, &mut self.out);
+                        ran = Ran::Close;
+                        break;
+                    }
+                };
+                let quit = args
+                    .first()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
+                let mut env = Env::new(engine.clock().now_us());
+                env.wakes = std::mem::take(&mut wakes);
+                let r = engine.execute_locked(&mut store, client, args, &mut env);
+                wakes = std::mem::take(&mut env.wakes);
+                if let Some(sub) = client.pubsub.as_ref() {
+                    for p in sub.drain() {
+                        encode(&p.into_reply(), client.resp, &mut self.out);
+                    }
+                }
+                let Some(r) = r else {
+                    ran = Ran::Blocked;
+                    break;
+                };
+                encode(&r, client.resp, &mut self.out);
+                if quit || client.killed.load(Ordering::Acquire) {
+                    ran = Ran::Close;
+                    break;
+                }
+                if self.out.len() - self.sent > OUT_HIGH_WATER {
+                    break;
+                }
+            }
+            self.out_limit = match store.pubsub.normal_hard_limit {
+                0 => self.cap_limit,
+                n => (n as usize).min(self.cap_limit),
+            };
+        }
+        wakes.run();
+        if ran == Ran::Close {
+            self.queue.clear();
+        }
+        ran
+    }
+
+    /// Re-runs the blocked command if it was signalled or timed out; returns the deadline to
+    /// wait for while it is still blocked.
+    fn step_block(&mut self) -> Option<Option<tokio::time::Instant>> {
+        if let Some(b) = self.g.client.blocked.as_ref() {
+            b.waiter
+                .set_waker(Arc::new(NotifyWaker(self.notify.clone())));
+        }
+        match self.engine.block_step(&mut self.g.client) {
+            BlockStep::Done(r) => {
+                encode(&r, self.g.client.resp, &mut self.out);
+                None
+            }
+            BlockStep::Waiting(left) => Some(left.map(|ms| {
+                tokio::time::Instant::now() + Duration::from_millis(ms.max(0) as u64 + 1)
+            })),
+        }
+    }
+
+    /// Moves buffered pub/sub messages to the output once earlier output is written (so a
+    /// subscriber that stops reading fills its bounded outbox, not our buffer). Returns false
+    /// when the subscriber was dropped for exceeding its limit; `arm` is set when nothing was
+    /// buffered and the push waker is installed.
+    fn take_pushes(&mut self, pushed: &Arc<Notify>, arm: &mut bool) -> bool {
+        *arm = false;
+        let Some(sub) = self.g.client.pubsub.clone() else {
+            return true;
+        };
+        if self.pending_out() > 0 {
+            return sub.state() != OutboxState::Overflowed;
+        }
+        let seq = sub.seq();
+        let mut any = false;
+        while self.out.len() < OUT_HIGH_WATER {
+            let Some(p) = sub.pop() else { break };
+            encode(&p.into_reply(), self.g.client.resp, &mut self.out);
+            any = true;
+        }
+        if sub.state() == OutboxState::Overflowed {
+            return false;
+        }
+        if !any {
+            *arm = sub.set_waker_if_unchanged(seq, Arc::new(NotifyWaker(pushed.clone())));
+            if !*arm {
+                // Something arrived in between: come round again at once.
+                pushed.notify_one();
+                *arm = true;
+            }
+        }
+        true
+    }
+}
+
 async fn handle<S>(
     engine: Arc<Engine>,
     stream: S,
@@ -232,177 +426,121 @@ async fn handle<S>(
     };
     g.client.authenticated = opts.password.is_none();
     engine.set_client_addr(&g.client, &addr);
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let notify = Arc::new(Notify::new());
     let killed = Arc::new(Notify::new());
     let pushed = Arc::new(Notify::new());
     engine.set_kill_waker(&g.client, Arc::new(NotifyWaker(killed.clone())));
-    'conn: loop {
-        let mut start = 0;
-        loop {
-            match parse(&buf[start..], opts.max_bulk) {
-                Parsed::Incomplete => break,
-                Parsed::Empty(n) => start += n,
-                Parsed::Error(e) => {
-                    encode(&Reply::Error(format!("ERR {e}")), g.client.resp, &mut out);
-                    let _ = wr.write_all(&out).await;
-                    break 'conn;
-                }
-                Parsed::Command(args, used) => {
-                    start += used;
-                    let quit = args
-                        .first()
-                        .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
-                    let reply = match execute_with_pushes(&engine, &mut g.client, args, &mut out) {
-                        Some(r) => r,
-                        None => {
-                            // Flush what came before, then wait for the blocked command.
-                            if !out.is_empty() && wr.write_all(&out).await.is_err() {
-                                break 'conn;
-                            }
-                            out.clear();
-                            match wait_blocked(
-                                &engine,
-                                &mut g.client,
-                                &notify,
-                                &mut rd,
-                                &mut buf,
-                                start,
-                            )
-                            .await
-                            {
-                                Some(r) => r,
-                                None => break 'conn,
-                            }
-                        }
-                    };
-                    encode(&reply, g.client.resp, &mut out);
-                    if quit || g.client.killed.load(Ordering::Acquire) {
-                        let _ = wr.write_all(&out).await;
-                        break 'conn;
-                    }
-                    if out.len() > opts.output_limit {
-                        break 'conn;
-                    }
-                }
-            }
-        }
-        buf.drain(..start);
-        if !out.is_empty() {
-            if wr.write_all(&out).await.is_err() {
-                break;
-            }
-            out.clear();
-        }
-        if stopped.load(Ordering::SeqCst) || g.client.killed.load(Ordering::Acquire) {
-            break;
-        }
-        // Pub/sub messages published while idle: send what is buffered, then arm the waker
-        // (the counter taken first means a message in between is not missed).
-        let sub = g.client.pubsub.clone();
-        if let Some(sub) = sub.as_ref() {
-            let seq = sub.seq();
-            let mut sent = false;
-            while let Some(p) = sub.pop() {
-                encode(&p.into_reply(), g.client.resp, &mut out);
-                sent = true;
-            }
-            if sub.state() == OutboxState::Overflowed {
-                break;
-            }
-            if sent {
-                if wr.write_all(&out).await.is_err() {
+    let mut c = Conn {
+        engine,
+        g,
+        buf: Vec::with_capacity(16 * 1024),
+        start: 0,
+        out: Vec::with_capacity(16 * 1024),
+        sent: 0,
+        queue: Default::default(),
+        out_limit: opts.output_limit,
+        max_bulk: opts.max_bulk,
+        cap_limit: opts.output_limit,
+        notify: Arc::new(Notify::new()),
+    };
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut closing = false;
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        // Run what the input holds, a few batches at a time so one busy client does not hold a
+        // worker thread for long.
+        let mut more = false;
+        if !closing && c.g.client.blocked.is_none() {
+            let mut rounds = 0;
+            loop {
+                c.parse_input();
+                if c.queue.is_empty() {
                     break;
                 }
-                out.clear();
-                continue;
+                match c.run_queued() {
+                    Ran::Idle => {}
+                    Ran::Close => {
+                        closing = true;
+                        break;
+                    }
+                    Ran::Blocked => {
+                        if let Some(d) = c.step_block() {
+                            deadline = d;
+                            break;
+                        }
+                    }
+                }
+                rounds += 1;
+                if rounds == 8 {
+                    more = true;
+                    break;
+                }
             }
-            sub.set_waker_if_unchanged(seq, Arc::new(NotifyWaker(pushed.clone())));
         }
-        tokio::select! {
-            r = rd.read_buf(&mut buf) => match r {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            },
-            _ = killed.notified() => break,
-            _ = pushed.notified(), if sub.is_some() => {}
+        if c.pending_out() > c.out_limit {
+            break; // Cut: the client is not reading what it asked for.
+        }
+        let mut arm_push = false;
+        if !closing && !c.take_pushes(&pushed, &mut arm_push) {
+            break;
+        }
+        if c.sent == c.out.len() {
+            c.out.clear();
+            c.sent = 0;
+            if c.out.capacity() > KEEP_CAPACITY {
+                c.out = Vec::with_capacity(16 * 1024);
+            }
+            if closing {
+                break;
+            }
+        }
+        if stopped.load(Ordering::SeqCst)
+            || (!closing && c.g.client.killed.load(Ordering::Acquire))
+            || c.buf.len() - c.start > QUERY_LIMIT
+        {
+            break;
+        }
+        let blocked = c.g.client.blocked.is_some();
+        if c.buf.capacity() - c.buf.len() < 4096 {
+            c.buf.reserve(16 * 1024);
+        }
+        let writing = c.sent < c.out.len();
+        let timed = blocked && deadline.is_some();
+        let sleep_to = deadline.unwrap_or_else(tokio::time::Instant::now);
+        let ev = {
+            let (out, buf) = (&c.out[c.sent..], &mut c.buf);
+            tokio::select! {
+                biased;
+                _ = killed.notified(), if !closing => Ev::Gone,
+                r = wr.write(out), if writing => match r {
+                    Ok(0) | Err(_) => Ev::Gone,
+                    Ok(n) => Ev::Wrote(n),
+                },
+                // EOF: a blocked command is cancelled when the guard closes the client, having
+                // consumed nothing.
+                r = rd.read_buf(buf), if !closing => match r {
+                    Ok(0) | Err(_) => Ev::Gone,
+                    Ok(_) => Ev::Other,
+                },
+                _ = c.notify.notified(), if blocked => Ev::Retry,
+                _ = tokio::time::sleep_until(sleep_to), if timed => Ev::Retry,
+                _ = pushed.notified(), if arm_push => Ev::Other,
+                _ = tokio::task::yield_now(), if more => Ev::Other,
+            }
+        };
+        match ev {
+            Ev::Gone => break,
+            Ev::Wrote(n) => c.sent += n,
+            Ev::Retry => deadline = c.step_block().flatten(),
+            Ev::Other => {}
         }
     }
     let _ = wr.shutdown().await;
 }
 
-/// Runs one command and encodes, ahead of its reply, the pub/sub messages this client was sent
-/// before it (taken under the engine lock, so nothing published later can jump the reply).
-fn execute_with_pushes(
-    engine: &Engine,
-    client: &mut Client,
-    args: Vec<Vec<u8>>,
-    out: &mut Vec<u8>,
-) -> Option<Reply> {
-    let mut env = engine.env();
-    let r = {
-        let mut store = engine.lock();
-        let r = engine.execute_locked(&mut store, client, args, &mut env);
-        if let Some(sub) = client.pubsub.as_ref() {
-            for p in sub.drain() {
-                encode(&p.into_reply(), client.resp, out);
-            }
-        }
-        r
-    };
-    env.wakes.run();
-    r
-}
-
-/// Waits for a blocked command while still reading the socket (pipelined input is kept in `buf`;
-/// EOF cancels the wait). Returns None when the client went away.
-async fn wait_blocked<R: AsyncRead + Unpin>(
-    engine: &Arc<Engine>,
-    client: &mut Client,
-    notify: &Arc<Notify>,
-    rd: &mut R,
-    buf: &mut Vec<u8>,
-    consumed: usize,
-) -> Option<Reply> {
-    // Keep only unparsed input; the caller's offset is relative to the buffer it had.
-    let mut pending: Vec<u8> = buf[consumed..].to_vec();
-    let mut eof = false;
-    let result = loop {
-        if let Some(b) = client.blocked.as_ref() {
-            b.waiter.set_waker(Arc::new(NotifyWaker(notify.clone())));
-        }
-        match engine.block_step(client) {
-            BlockStep::Done(r) => break Some(r),
-            BlockStep::Waiting(left) => {
-                if client.killed.load(Ordering::Acquire) {
-                    engine.cancel_block(client);
-                    break None;
-                }
-                let sleep = async {
-                    match left {
-                        Some(ms) => {
-                            tokio::time::sleep(Duration::from_millis(ms.max(0) as u64 + 1)).await
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                let mut chunk = [0u8; 4096];
-                tokio::select! {
-                    _ = notify.notified() => {}
-                    _ = sleep => {}
-                    r = rd.read(&mut chunk), if !eof => match r {
-                        Ok(0) | Err(_) => { eof = true; engine.cancel_block(client); break None; }
-                        Ok(n) => pending.extend_from_slice(&chunk[..n]),
-                    },
-                }
-            }
-        }
-    };
-    // Put unparsed input back where the caller expects it.
-    buf.truncate(consumed);
-    buf.extend_from_slice(&pending);
-    let _ = eof;
-    result
+/// What woke a connection.
+enum Ev {
+    Gone,
+    Wrote(usize),
+    Retry,
+    Other,
 }
