@@ -140,6 +140,42 @@ def served_engine():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+_ON_DEMAND: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _close_on_demand_servers():
+    yield
+    while _ON_DEMAND:
+        _key, (_e, srv, tmp) = _ON_DEMAND.popitem()
+        srv.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _socket_of(e) -> str:
+    """Serves engine ``e`` (once per test) and returns its unix socket path."""
+    hit = _ON_DEMAND.get(id(e))
+    if hit is None:
+        tmp = tempfile.mkdtemp(prefix="burner-via-")
+        hit = (e, e.serve(unix_socket=os.path.join(tmp, "b.sock")), tmp)
+        _ON_DEMAND[id(e)] = hit
+    return hit[1].unix_socket
+
+
+def engine_client(e, **kw) -> redis.Redis:
+    """A sync client of engine ``e``: in-process, or over its socket in socket mode."""
+    if not VIA_SOCKET:
+        return redis.Redis(connection_pool=BurnerSyncConnectionPool(e, **kw))
+    return redis.Redis(unix_socket_path=_socket_of(e), **kw)
+
+
+def engine_async_client(e, **kw) -> redis.asyncio.Redis:
+    """An asyncio client of engine ``e``: in-process, or over its socket in socket mode."""
+    if not VIA_SOCKET:
+        return redis.asyncio.Redis(connection_pool=BurnerConnectionPool(e, **kw))
+    return redis.asyncio.Redis(unix_socket_path=_socket_of(e), **kw)
+
+
 def burner_client(served, **kw) -> redis.Redis:
     """The burner side of a differential test: in-process, or over ``served``'s socket."""
     if served is None:

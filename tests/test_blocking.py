@@ -14,6 +14,8 @@ import time
 import pytest
 import redis
 import redis.asyncio
+from conftest import engine_async_client, engine_client
+
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 
@@ -33,13 +35,13 @@ def engine_and_proto(request):
 @pytest.fixture
 def ar(engine_and_proto):
     e, proto = engine_and_proto
-    return redis.asyncio.Redis(connection_pool=BurnerConnectionPool(e, protocol=proto))
+    return engine_async_client(e, protocol=proto)
 
 
 @pytest.fixture
 def sr(engine_and_proto):
     e, proto = engine_and_proto
-    c = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=proto))
+    c = engine_client(e, protocol=proto)
     yield c
     c.connection_pool.disconnect()
 
@@ -139,6 +141,7 @@ async def test_timeout_zero_waits_until_a_push(ar):
     assert b(await t) == [b"k", b"late"]
 
 
+@pytest.mark.in_process_only("checks the in-process asyncio wait (timers, threads)")
 async def test_blocked_async_wait_is_a_future_not_a_poll(ar):
     """Nothing polls while blocked: no timer at all with timeout 0, one deadline timer otherwise,
     and no helper thread."""
@@ -202,6 +205,7 @@ async def test_fifo_among_three_waiters_separate_pushes(ar):
     assert [b(await t)[1] for t in tasks] == [b"a", b"b", b"c"]
 
 
+@pytest.mark.in_process_only("over a socket the woken waiter usually re-runs before the next client's command, as in Redis, so the steal cannot be arranged")
 async def test_woken_waiter_that_finds_nothing_keeps_its_place(ar):
     first = asyncio.create_task(ar.blpop(["k"], 0))
     await until_blocked(ar)
@@ -258,6 +262,7 @@ class ParkCounter:
         del self.loop.create_future
 
 
+@pytest.mark.in_process_only("counts the in-process connection's parked futures")
 async def test_serving_a_waiter_does_not_wake_the_next_for_nothing(ar):
     with ParkCounter(asyncio.get_running_loop()) as parks:
         tasks = []
@@ -271,6 +276,7 @@ async def test_serving_a_waiter_does_not_wake_the_next_for_nothing(ar):
         assert parks.n == 6
 
 
+@pytest.mark.in_process_only("counts the in-process connection's parked futures")
 async def test_300_waiters_on_300_keys_each_woken_only_by_its_key(ar):
     n = 300
     with ParkCounter(asyncio.get_running_loop()) as parks:
@@ -400,6 +406,7 @@ def test_ctrl_c_interrupts_a_sync_wait_and_consumes_nothing(sr):
 # --- cancellation ---------------------------------------------------------------------------------
 
 
+@pytest.mark.in_process_only("over a socket, as with Redis, a reply already in flight when the task is cancelled is lost with the connection")
 async def test_cancel_right_after_push_never_loses_an_element(ar):
     delivered = kept = 0
     for i in range(300):
@@ -429,6 +436,7 @@ async def test_cancel_right_after_push_never_loses_an_element(ar):
     assert b(await t) == [b"k", b"after"]
 
 
+@pytest.mark.in_process_only("over a socket a cancel reaches the server only as a later disconnect; a push that lands first is served to the departing client and lost with it, as with Redis")
 async def test_cancel_before_push_in_same_iteration(ar):
     for i in range(100):
         t = asyncio.create_task(ar.blpop(["k"], 0))
@@ -440,6 +448,7 @@ async def test_cancel_before_push_in_same_iteration(ar):
         assert b(await ar.lpop("k")) == b"v"
 
 
+@pytest.mark.in_process_only("over a socket a cancel reaches the server only as a later disconnect; a push that lands first is served to the departing client and lost with it, as with Redis")
 async def test_cancel_races_a_push_from_another_thread(ar, engine_and_proto):
     e, proto = engine_and_proto
     sync = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=proto))
@@ -461,6 +470,7 @@ async def test_cancel_races_a_push_from_another_thread(ar, engine_and_proto):
     assert delivered + await ar.llen("k") == total
 
 
+@pytest.mark.in_process_only("over a socket a cancel reaches the server only as a later disconnect; a push that lands first is served to the departing client and lost with it, as with Redis")
 async def test_wait_for_timeout_racing_a_push_never_loses_an_element(ar):
     loop = asyncio.get_running_loop()
     total = 200
@@ -476,6 +486,7 @@ async def test_wait_for_timeout_racing_a_push_never_loses_an_element(ar):
     assert delivered + await ar.llen("k") == total
 
 
+@pytest.mark.in_process_only("over a socket a cancel reaches the server only as a later disconnect; a push that lands first is served to the departing client and lost with it, as with Redis")
 async def test_cancelled_waiter_passes_its_turn_on(ar):
     first = asyncio.create_task(ar.blpop(["k"], 0))
     await until_blocked(ar)

@@ -7,7 +7,7 @@ import redis
 import redis.asyncio
 
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
-from conftest import real_client
+from conftest import engine_async_client, engine_client, real_client
 
 
 def _pair(diff):
@@ -78,8 +78,8 @@ def two_clients(request, redis_server_socket):
     e = Engine()
     pairs = [
         (
-            redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=proto)),
-            redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=proto)),
+            engine_client(e, protocol=proto),
+            engine_client(e, protocol=proto),
         )
     ]
     if redis_server_socket:
@@ -167,8 +167,8 @@ def test_unwatch_and_discard_clear_watches(two_clients):
 
 async def test_async_transaction_with_watch_conflict():
     e = Engine()
-    a = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(e))
-    b = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(e))
+    a = engine_async_client(e)
+    b = engine_async_client(e)
     await a.set("k", "0")
     async with a.pipeline() as p:
         await p.watch("k")
@@ -189,7 +189,7 @@ async def test_async_transaction_with_watch_conflict():
 
 async def test_concurrent_async_transactions_are_atomic():
     e = Engine()
-    clients = [redis.asyncio.Redis(connection_pool=BurnerConnectionPool(e)) for _ in range(5)]
+    clients = [engine_async_client(e) for _ in range(5)]
     await clients[0].set("counter", "0")
 
     async def bump(c):
