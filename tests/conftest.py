@@ -25,7 +25,6 @@ import time
 import pytest
 import redis
 import redis.asyncio
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 VIA_SOCKET = os.environ.get("BURNER_VIA_SOCKET") == "1"

@@ -14,9 +14,8 @@ import time
 import pytest
 import redis
 import redis.asyncio
-from conftest import engine_async_client, engine_client
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
+from conftest import engine_async_client, engine_client
 
 
 def b(x):

@@ -16,9 +16,8 @@ import time
 import pytest
 import redis
 import redis.asyncio
-from conftest import PROTOCOL_MODES, burner_client, real_client
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
+from conftest import PROTOCOL_MODES, burner_client, real_client
 
 
 def _b(x):

@@ -9,13 +9,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import time
 
 import pytest
 import redis
-
 from burner_redis import BurnerSyncConnectionPool, Engine
 
 
@@ -217,7 +216,7 @@ def _in_thread(fn):
     def run():
         try:
             box["value"] = fn()
-        except Exception as e:  # handed to the test thread
+        except Exception as e:  # noqa: BLE001 - handed to the test thread
             box["error"] = e
 
     t = threading.Thread(target=run, daemon=True)

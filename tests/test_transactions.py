@@ -5,8 +5,7 @@ import asyncio
 import pytest
 import redis
 import redis.asyncio
-
-from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
+from burner_redis import BurnerSyncConnectionPool, Engine
 from conftest import engine_async_client, engine_client, real_client
 
 
