@@ -219,7 +219,7 @@ class _SessionMixin:
         """A connection returned to the pool with unread replies is reset (as a socket would
         be after an interrupted exchange)."""
         s = self._session
-        if s is not None and (s.pending() or s.killed):
+        if s is not None and s.needs_reset:
             self._drop_session()
 
 

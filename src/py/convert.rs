@@ -78,7 +78,17 @@ pub fn arg_to_bytes(py: Python<'_>, obj: &Bound<'_, PyAny>, dec: &Decode) -> PyR
     if obj.is_instance_of::<PyBool>() {
         return Err(data_error(py, invalid_input(obj)));
     }
-    if obj.is_instance_of::<PyInt>() || obj.is_instance_of::<PyFloat>() {
+    if obj.is_instance_of::<PyInt>() {
+        // Fast path for machine-size ints (their repr is their decimal text); big ints and int
+        // subclasses with their own repr fall through to repr() below.
+        if obj.is_exact_instance_of::<PyInt>() {
+            if let Ok(v) = obj.extract::<i64>() {
+                return Ok(v.to_string().into_bytes());
+            }
+        }
+        return Ok(obj.repr()?.to_str()?.as_bytes().to_vec());
+    }
+    if obj.is_instance_of::<PyFloat>() {
         return Ok(obj.repr()?.to_str()?.as_bytes().to_vec());
     }
     if let Ok(m) = obj.cast::<PyMemoryView>() {

@@ -356,6 +356,17 @@ impl Session {
         self.queue.len()
     }
 
+    /// True when a pool must not hand this session out again as it is: replies were left
+    /// unread (an interrupted exchange) or CLIENT KILL targeted it. One call on the release path.
+    #[getter]
+    fn needs_reset(&self) -> bool {
+        !self.queue.is_empty()
+            || self
+                .client
+                .killed
+                .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// True when `read` would return something now (a reply, a pushed message, or the error of
     /// a connection the engine closed), as a socket with unread bytes would be readable.
     fn readable(&self) -> bool {
