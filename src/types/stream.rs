@@ -78,9 +78,43 @@ impl fmt::Display for StreamId {
 /// Duplicate field names are kept, as Redis keeps them.
 pub type Fields = Vec<Vec<u8>>;
 
-/// Redis's defaults for `stream-node-max-entries` and `stream-node-max-bytes`.
-const NODE_MAX_ENTRIES: u64 = 100;
-const NODE_MAX_BYTES: usize = 4096;
+/// How big a node may grow before a new one starts (`stream-node-max-entries`,
+/// `stream-node-max-bytes`; 0 means no limit, and bytes are capped at 1 GB as in Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeLimits {
+    /// Entries per node, deleted ones included.
+    pub max_entries: u64,
+    /// Bytes per node.
+    pub max_bytes: u64,
+}
+
+/// Redis never lets a listpack grow past 1 GB, whatever `stream-node-max-bytes` says.
+const LISTPACK_MAX_BYTES: u64 = 1 << 30;
+
+impl NodeLimits {
+    /// Redis's defaults: 100 entries, 4096 bytes.
+    pub const DEFAULT: NodeLimits = NodeLimits {
+        max_entries: 100,
+        max_bytes: 4096,
+    };
+
+    /// Whether `node` must be closed before an entry whose field and value strings add up to
+    /// `raw_len` bytes. Redis compares against the raw string lengths, not their encoded size.
+    fn full(self, node: &Node, raw_len: usize) -> bool {
+        let cap = match self.max_bytes {
+            0 => LISTPACK_MAX_BYTES,
+            b => b.min(LISTPACK_MAX_BYTES),
+        };
+        let would = (node.bytes() as u64).saturating_add(raw_len as u64);
+        would >= cap || (self.max_entries != 0 && node.total >= self.max_entries)
+    }
+}
+
+impl Default for NodeLimits {
+    fn default() -> Self {
+        NodeLimits::DEFAULT
+    }
+}
 
 /// One modelled radix-tree node (a listpack in Redis), keyed by its master id.
 #[derive(Debug, Clone)]
@@ -390,14 +424,21 @@ impl StreamValue {
         }
     }
 
-    /// Appends an entry; the caller checked `id > last_id`.
+    /// Appends an entry with the default node limits; the caller checked `id > last_id`.
     pub fn append(&mut self, id: StreamId, fields: Fields) {
+        self.append_with(id, fields, NodeLimits::DEFAULT)
+    }
+
+    /// Appends an entry, starting a new node when the tail one is full under `limits`; the
+    /// caller checked `id > last_id`.
+    pub fn append_with(&mut self, id: StreamId, fields: Fields, limits: NodeLimits) {
         let names: Vec<&[u8]> = fields.iter().step_by(2).map(|f| f.as_slice()).collect();
         let raw_len: usize = fields.iter().map(|f| f.len()).sum();
-        let tail =
-            self.nodes.iter_mut().next_back().filter(|(_, n)| {
-                n.bytes() + raw_len < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES
-            });
+        let tail = self
+            .nodes
+            .iter_mut()
+            .next_back()
+            .filter(|(_, n)| !limits.full(n, raw_len));
         let (master, node) = match tail {
             Some((m, n)) => (*m, n),
             None => {
@@ -699,6 +740,33 @@ mod tests {
             s.append(StreamId::new(i, 0), f(&[("f", &big)]));
         }
         assert!(s.node_count() >= 3, "{} nodes", s.node_count());
+    }
+
+    #[test]
+    fn node_limits_follow_config() {
+        let fill = |limits: NodeLimits, n: u64| {
+            let mut s = StreamValue::default();
+            for i in 1..=n {
+                s.append_with(StreamId::new(i, 0), f(&[("f", "v")]), limits);
+            }
+            s.node_count()
+        };
+        let unlimited = NodeLimits {
+            max_entries: 0,
+            max_bytes: 0,
+        };
+        assert_eq!(fill(unlimited, 300), 1);
+        let one_byte = NodeLimits {
+            max_entries: 100,
+            max_bytes: 1,
+        };
+        assert_eq!(fill(one_byte, 30), 30);
+        let three = NodeLimits {
+            max_entries: 3,
+            max_bytes: 4096,
+        };
+        assert_eq!(fill(three, 30), 10);
+        assert_eq!(fill(NodeLimits::DEFAULT, 300), 3);
     }
 
     #[test]
