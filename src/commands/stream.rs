@@ -333,13 +333,14 @@ fn parse_trim_opts(
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]`
 fn xadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    let rest = args.rest();
+    let mut rest = args.rest();
     let limits = node_limits(ctx);
     let (trim, id, nomkstream, fields_at) = parse_trim_opts(&rest, true, limits)?;
-    let fields: Fields = rest
-        .get(fields_at..)
-        .map(|f| f.to_vec())
-        .unwrap_or_default();
+    let fields: Fields = if fields_at <= rest.len() {
+        rest.split_off(fields_at)
+    } else {
+        Vec::new()
+    };
     if fields.len() < 2 || fields.len() % 2 == 1 {
         return Err(CmdError::WrongArity("xadd".into()));
     }

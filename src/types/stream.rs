@@ -62,10 +62,30 @@ impl StreamId {
         self == StreamId::MIN
     }
 
-    /// The id's text, as replies carry it.
+    /// The id's text, as replies carry it. Written by hand: every delivered entry carries one,
+    /// and the formatting machinery costs more than the rest of a small reply.
     pub fn to_bytes(self) -> Vec<u8> {
-        self.to_string().into_bytes()
+        let mut out = Vec::with_capacity(41);
+        push_decimal(&mut out, self.ms);
+        out.push(b'-');
+        push_decimal(&mut out, self.seq);
+        out
     }
+}
+
+/// Appends `v` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 impl fmt::Display for StreamId {
@@ -293,21 +313,26 @@ impl Group {
     /// Gives pending entry `id` to `consumer` (creating the pending entry when missing), with the
     /// given delivery time; the delivery count is left to the caller.
     pub fn assign(&mut self, id: StreamId, consumer: &[u8], delivery_ms: i64) -> &mut Pending {
-        let previous = self.pel.get(&id).map(|p| p.consumer.clone());
-        if let Some(prev) = previous.as_deref() {
-            if prev != consumer {
-                if let Some(c) = self.consumers.get_mut(prev) {
-                    c.pel.remove(&id);
-                }
+        // Every delivery passes here: no copy of the consumer name unless something new keeps it.
+        match self.consumers.get_mut(consumer) {
+            Some(c) => {
+                c.pel.insert(id);
+            }
+            None => {
+                self.consumer_mut(consumer, delivery_ms).pel.insert(id);
             }
         }
-        self.consumer_mut(consumer, delivery_ms).pel.insert(id);
         let p = self.pel.entry(id).or_insert_with(|| Pending {
             consumer: consumer.to_vec(),
             delivery_ms,
             delivery_count: 0,
         });
-        p.consumer = consumer.to_vec();
+        if p.consumer != consumer {
+            let prev = std::mem::replace(&mut p.consumer, consumer.to_vec());
+            if let Some(c) = self.consumers.get_mut(&prev) {
+                c.pel.remove(&id);
+            }
+        }
         p.delivery_ms = delivery_ms;
         p
     }
@@ -638,7 +663,13 @@ impl StreamValue {
         };
         for &id in &ids {
             let tomb = self.has_tombstones_from(id);
-            let estimate = self.entries_read_at(id);
+            let known = self.groups.get(group)?.entries_read.is_some();
+            // Only needed when the counter cannot simply be bumped.
+            let estimate = if known && !tomb {
+                None
+            } else {
+                self.entries_read_at(id)
+            };
             let added = self.entries_added;
             let g = self.groups.get_mut(group)?;
             if id > g.last_id {
@@ -843,6 +874,19 @@ mod tests {
         );
         assert_eq!(g.delete_consumer(b"b"), 1);
         assert!(g.pel.is_empty());
+    }
+
+    #[test]
+    fn id_text() {
+        assert_eq!(StreamId::new(0, 0).to_bytes(), b"0-0");
+        assert_eq!(
+            StreamId::new(1700000000123, 45).to_bytes(),
+            b"1700000000123-45"
+        );
+        assert_eq!(
+            StreamId::MAX.to_bytes(),
+            b"18446744073709551615-18446744073709551615"
+        );
     }
 
     #[test]
