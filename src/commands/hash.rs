@@ -232,8 +232,14 @@ fn hincrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         Some(false) => return Err(CmdError::err("value is NaN or Infinity")),
         Some(true) => {}
     }
-    let current = ctx.read::<HashValue>(&key)?.and_then(|h| h.get(&field)).map(|v| v.to_vec());
-    if current.as_deref().is_some_and(|v| float_is_finite(v).is_none()) {
+    let current = ctx
+        .read::<HashValue>(&key)?
+        .and_then(|h| h.get(&field))
+        .map(|v| v.to_vec());
+    if current
+        .as_deref()
+        .is_some_and(|v| float_is_finite(v).is_none())
+    {
         return Err(CmdError::err("hash value is not a float"));
     }
     let text = add_floats(current.as_deref(), &incr)
