@@ -27,11 +27,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-import redis  # noqa: E402
-import redis.asyncio  # noqa: E402
-
-from burner_redis import BurnerConnectionPool  # noqa: E402
-from compare import _CANNED, NullPool, start_redis_server  # noqa: E402
+import redis
+import redis.asyncio
+from burner_redis import BurnerConnectionPool
+from compare import _CANNED, NullPool, start_redis_server
 
 STREAM = "bench:stream"
 GROUP = "workers"
