@@ -165,6 +165,131 @@ def test_xadd_trimming_with_big_entries(diff):
     assert 5 <= n < 59
 
 
+def nodes(diff, key="s"):
+    """XINFO STREAM's radix-tree-keys: how many nodes (listpacks) hold the stream, compared with
+    redis-server (radix-tree-nodes, the radix tree's inner shape, is not modelled exactly)."""
+    return diff.call(lambda c: c.xinfo_stream(key)["radix-tree-keys"], label=("nodes", key))
+
+
+# (value size, entries kept by 100 XADDs with MAXLEN ~ 10, nodes left): a node closes when its
+# bytes plus the new entry's raw field/value lengths would reach 4096, or at 100 entries.
+@pytest.mark.parametrize(
+    "size,kept,left",
+    [(10, 100, 1), (200, 24, 2), (1000, 12, 3), (2000, 10, 5), (2048, 10, 10), (5000, 10, 10)],
+)
+def test_xadd_maxlen_approx_matches_node_sizes(diff, size, kept, left):
+    value = "x" * size
+    for i in range(1, 101):
+        diff("XADD", "s", "MAXLEN", "~", "10", f"{i}-0", "data", value)
+    assert diff("XLEN", "s") == kept
+    assert nodes(diff) == left
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["small", "ints", "medium", "large", "mixed-names", "encoding-edges"],
+)
+def test_node_boundaries_follow_redis(diff, shape):
+    rnd = random.Random(7)
+    seen = []
+    ms = 0
+    for i in range(1, 251):
+        if shape == "small":
+            fields = ["f", f"v{i}"]
+        elif shape == "ints":
+            fields = ["a", str(i * 1000), "b", str(-i)]
+        elif shape == "medium":
+            fields = ["data", "m" * rnd.randint(150, 250), "n", str(i)]
+        elif shape == "large":
+            fields = ["data", "L" * rnd.randint(2000, 10000)]
+        elif shape == "mixed-names":
+            fields = [f"f{i % 3}", "z" * rnd.randint(1, 300)]
+        else:
+            fields = ["d", "q" * rnd.choice([63, 64, 127, 128, 4095, 4096])]
+        ms += rnd.choice([1, 300, 100000])  # id deltas of every integer encoding size
+        diff("XADD", "s", f"{ms}-{i}", *fields)
+        seen.append(nodes(diff))
+    expected_nodes = {"small": 3, "ints": 3, "medium": 14, "large": 250, "mixed-names": 11}
+    if shape in expected_nodes:
+        assert seen[-1] == expected_nodes[shape]
+
+
+def test_approx_trims_with_sizes_across_the_range(diff):
+    rnd = random.Random(3)
+    for i in range(1, 401):
+        value = "v" * rnd.choice([5, 200, 2000, 6000])
+        diff("XADD", "s", f"{i}-0", "f", value)
+    assert diff("XTRIM", "s", "MINID", "~", "100") > 0
+    assert diff("XTRIM", "s", "MAXLEN", "~", "250", "LIMIT", "20") > 0
+    assert diff("XTRIM", "s", "MAXLEN", "~", "200") > 0
+    n = diff("XLEN", "s")
+    assert 200 <= n < 250
+    diff("XADD", "s", "MINID", "~", "300", "401-0", "f", "v")
+    diff("XADD", "s", "MAXLEN", "~", "50", "LIMIT", "30", "402-0", "f", "v")
+    diff("XDEL", "s", "350-0", "351-0", "352-0")
+    diff("XTRIM", "s", "MAXLEN", "~", "20")
+    assert diff("XLEN", "s") >= 20
+    diff("XRANGE", "s", "-", "+", "COUNT", 3)
+
+
+def test_approx_limit_counts_whole_nodes(diff):
+    for i in range(1, 31):
+        diff("XADD", "s", f"{i}-0", "d", "x" * 3000)  # one entry per node
+    assert diff("XTRIM", "s", "MAXLEN", "~", "0", "LIMIT", "5") == 5
+    assert diff("XTRIM", "s", "MAXLEN", "~", "0", "LIMIT", "99") == 25
+    for i in range(1, 351):
+        diff("XADD", "t", f"{i}-0", "f", "v")
+    assert diff("XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "150") == 100  # a second node would pass it
+
+
+@pytest.fixture
+def node_config(diff):
+    """Restores the stream node limits on both servers after a test changes them."""
+    yield diff
+    for c in (diff.burner, diff.real):
+        if c is not None:
+            c.config_set("stream-node-max-entries", 100)
+            c.config_set("stream-node-max-bytes", 4096)
+
+
+@pytest.mark.parametrize(
+    "settings,left,trimmed",
+    [
+        ({"stream-node-max-entries": "0", "stream-node-max-bytes": "0"}, 1, 300),
+        ({"stream-node-max-bytes": "1"}, 300, 300),
+        ({"stream-node-max-bytes": "100"}, 50, 300),
+        # the default `~` LIMIT is 100 nodes' worth of entries: 100 here
+        ({"stream-node-max-entries": "1"}, 300, 100),
+        ({"stream-node-max-entries": "3", "stream-node-max-bytes": "1kb"}, 100, 300),
+    ],
+)
+def test_config_node_limits(node_config, settings, left, trimmed):
+    diff = node_config
+    for name, value in settings.items():
+        assert diff("CONFIG", "SET", name, value)
+    for i in range(1, 301):
+        diff("XADD", "s", f"{i}-0", "f", f"v{i}")
+    assert nodes(diff) == left
+    assert diff("XTRIM", "s", "MAXLEN", "~", "0") == trimmed
+
+
+def test_config_node_limits_values(node_config):
+    diff = node_config
+    for value, canonical in [("1K", "1000"), ("1kB", "1024"), ("2gb", "2147483648")]:
+        diff("CONFIG", "SET", "stream-node-max-bytes", value)
+        assert u(diff.burner.config_get("stream-node-max-bytes")) == {"stream-node-max-bytes": canonical}
+        diff("CONFIG", "GET", "stream-node-max-bytes")
+    # Not compared here (CONFIG's memory parser disagrees with Redis 7.0 on them): "" and "007"
+    # (Redis accepts), "-1" and overflowing values (other error texts).
+    for value in ["+5", " 5", "1.5", "0x10", "12xb"]:
+        diff.error("CONFIG", "SET", "stream-node-max-bytes", value)
+    for value in ["+5", "007", "-0", "1k", "", "-1", "99999999999999999999"]:
+        diff.error("CONFIG", "SET", "stream-node-max-entries", value)
+    diff("CONFIG", "SET", "stream-node-max-entries", "9223372036854775807")
+    assert u(diff.burner.config_get("stream-node-max-entries")) == {"stream-node-max-entries": "9223372036854775807"}
+    diff("CONFIG", "GET", "stream-node-max-entries")
+
+
 def test_xtrim(diff):
     fill(diff, n=5)
     assert diff("XTRIM", "s", "MAXLEN", "3") == 2

@@ -12,7 +12,7 @@ use crate::command;
 use crate::commands::pubsub::EV_STREAM;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
-use crate::types::stream::{Fields, Group, StreamId, Trim};
+use crate::types::stream::{Fields, Group, NodeLimits, StreamId, Trim};
 use crate::types::StreamValue;
 
 /// This group's part of the command table.
@@ -52,8 +52,25 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
 
-/// Default LIMIT of `~` trimming: 100 nodes' worth of entries, as Redis.
-const APPROX_TRIM_LIMIT: u64 = 10_000;
+/// Default LIMIT of `~` trimming, in nodes: 100 nodes' worth of entries, as Redis (none when
+/// nodes have no entry limit).
+const APPROX_TRIM_NODES: u64 = 100;
+
+/// The node limits currently configured (CONFIG SET stream-node-max-*, which stores canonical
+/// numbers; unset means Redis's defaults).
+fn node_limits(ctx: &Ctx) -> NodeLimits {
+    let get = |name: &str| {
+        ctx.store
+            .config
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+    };
+    let d = NodeLimits::DEFAULT;
+    NodeLimits {
+        max_entries: get("stream-node-max-entries").unwrap_or(d.max_entries),
+        max_bytes: get("stream-node-max-bytes").unwrap_or(d.max_bytes),
+    }
+}
 
 fn invalid_id() -> CmdError {
     CmdError::raw(INVALID_ID)
@@ -235,6 +252,7 @@ enum AddId {
 fn parse_trim_opts(
     a: &[Vec<u8>],
     xadd: bool,
+    limits: NodeLimits,
 ) -> Result<(TrimOpts, Option<AddId>, bool, usize), CmdError> {
     let mut how = None;
     let mut approx = false;
@@ -306,7 +324,7 @@ fn parse_trim_opts(
             }
             n as u64
         }
-        None if approx => APPROX_TRIM_LIMIT,
+        None if approx => limits.max_entries.saturating_mul(APPROX_TRIM_NODES),
         None => 0,
     };
     Ok((TrimOpts { how, approx, limit }, id, nomkstream, i + 1))
@@ -315,12 +333,14 @@ fn parse_trim_opts(
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]`
 fn xadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    let rest = args.rest();
-    let (trim, id, nomkstream, fields_at) = parse_trim_opts(&rest, true)?;
-    let fields: Fields = rest
-        .get(fields_at..)
-        .map(|f| f.to_vec())
-        .unwrap_or_default();
+    let mut rest = args.rest();
+    let limits = node_limits(ctx);
+    let (trim, id, nomkstream, fields_at) = parse_trim_opts(&rest, true, limits)?;
+    let fields: Fields = if fields_at <= rest.len() {
+        rest.split_off(fields_at)
+    } else {
+        Vec::new()
+    };
     if fields.len() < 2 || fields.len() % 2 == 1 {
         return Err(CmdError::WrongArity("xadd".into()));
     }
@@ -364,7 +384,7 @@ fn xadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     if new_id <= s.last_id {
         return Err(too_small());
     }
-    s.append(new_id, fields);
+    s.append_with(new_id, fields, limits);
     let trimmed = match trim.how {
         Some(how) => s.trim(how, trim.approx, trim.limit),
         None => 0,
@@ -382,7 +402,7 @@ fn xadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
 fn xtrim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let rest = args.rest();
-    let (trim, _, _, _) = parse_trim_opts(&rest, false)?;
+    let (trim, _, _, _) = parse_trim_opts(&rest, false, node_limits(ctx))?;
     let Some(how) = trim.how else {
         return Err(CmdError::err(
             "syntax error, XTRIM must be called with a trimming strategy",

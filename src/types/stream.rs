@@ -62,10 +62,30 @@ impl StreamId {
         self == StreamId::MIN
     }
 
-    /// The id's text, as replies carry it.
+    /// The id's text, as replies carry it. Written by hand: every delivered entry carries one,
+    /// and the formatting machinery costs more than the rest of a small reply.
     pub fn to_bytes(self) -> Vec<u8> {
-        self.to_string().into_bytes()
+        let mut out = Vec::with_capacity(41);
+        push_decimal(&mut out, self.ms);
+        out.push(b'-');
+        push_decimal(&mut out, self.seq);
+        out
     }
+}
+
+/// Appends `v` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 impl fmt::Display for StreamId {
@@ -78,9 +98,43 @@ impl fmt::Display for StreamId {
 /// Duplicate field names are kept, as Redis keeps them.
 pub type Fields = Vec<Vec<u8>>;
 
-/// Redis's defaults for `stream-node-max-entries` and `stream-node-max-bytes`.
-const NODE_MAX_ENTRIES: u64 = 100;
-const NODE_MAX_BYTES: usize = 4096;
+/// How big a node may grow before a new one starts (`stream-node-max-entries`,
+/// `stream-node-max-bytes`; 0 means no limit, and bytes are capped at 1 GB as in Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeLimits {
+    /// Entries per node, deleted ones included.
+    pub max_entries: u64,
+    /// Bytes per node.
+    pub max_bytes: u64,
+}
+
+/// Redis never lets a listpack grow past 1 GB, whatever `stream-node-max-bytes` says.
+const LISTPACK_MAX_BYTES: u64 = 1 << 30;
+
+impl NodeLimits {
+    /// Redis's defaults: 100 entries, 4096 bytes.
+    pub const DEFAULT: NodeLimits = NodeLimits {
+        max_entries: 100,
+        max_bytes: 4096,
+    };
+
+    /// Whether `node` must be closed before an entry whose field and value strings add up to
+    /// `raw_len` bytes. Redis compares against the raw string lengths, not their encoded size.
+    fn full(self, node: &Node, raw_len: usize) -> bool {
+        let cap = match self.max_bytes {
+            0 => LISTPACK_MAX_BYTES,
+            b => b.min(LISTPACK_MAX_BYTES),
+        };
+        let would = (node.bytes() as u64).saturating_add(raw_len as u64);
+        would >= cap || (self.max_entries != 0 && node.total >= self.max_entries)
+    }
+}
+
+impl Default for NodeLimits {
+    fn default() -> Self {
+        NodeLimits::DEFAULT
+    }
+}
 
 /// One modelled radix-tree node (a listpack in Redis), keyed by its master id.
 #[derive(Debug, Clone)]
@@ -259,21 +313,26 @@ impl Group {
     /// Gives pending entry `id` to `consumer` (creating the pending entry when missing), with the
     /// given delivery time; the delivery count is left to the caller.
     pub fn assign(&mut self, id: StreamId, consumer: &[u8], delivery_ms: i64) -> &mut Pending {
-        let previous = self.pel.get(&id).map(|p| p.consumer.clone());
-        if let Some(prev) = previous.as_deref() {
-            if prev != consumer {
-                if let Some(c) = self.consumers.get_mut(prev) {
-                    c.pel.remove(&id);
-                }
+        // Every delivery passes here: no copy of the consumer name unless something new keeps it.
+        match self.consumers.get_mut(consumer) {
+            Some(c) => {
+                c.pel.insert(id);
+            }
+            None => {
+                self.consumer_mut(consumer, delivery_ms).pel.insert(id);
             }
         }
-        self.consumer_mut(consumer, delivery_ms).pel.insert(id);
         let p = self.pel.entry(id).or_insert_with(|| Pending {
             consumer: consumer.to_vec(),
             delivery_ms,
             delivery_count: 0,
         });
-        p.consumer = consumer.to_vec();
+        if p.consumer != consumer {
+            let prev = std::mem::replace(&mut p.consumer, consumer.to_vec());
+            if let Some(c) = self.consumers.get_mut(&prev) {
+                c.pel.remove(&id);
+            }
+        }
         p.delivery_ms = delivery_ms;
         p
     }
@@ -390,14 +449,21 @@ impl StreamValue {
         }
     }
 
-    /// Appends an entry; the caller checked `id > last_id`.
+    /// Appends an entry with the default node limits; the caller checked `id > last_id`.
     pub fn append(&mut self, id: StreamId, fields: Fields) {
+        self.append_with(id, fields, NodeLimits::DEFAULT)
+    }
+
+    /// Appends an entry, starting a new node when the tail one is full under `limits`; the
+    /// caller checked `id > last_id`.
+    pub fn append_with(&mut self, id: StreamId, fields: Fields, limits: NodeLimits) {
         let names: Vec<&[u8]> = fields.iter().step_by(2).map(|f| f.as_slice()).collect();
         let raw_len: usize = fields.iter().map(|f| f.len()).sum();
-        let tail =
-            self.nodes.iter_mut().next_back().filter(|(_, n)| {
-                n.bytes() + raw_len < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES
-            });
+        let tail = self
+            .nodes
+            .iter_mut()
+            .next_back()
+            .filter(|(_, n)| !limits.full(n, raw_len));
         let (master, node) = match tail {
             Some((m, n)) => (*m, n),
             None => {
@@ -597,7 +663,13 @@ impl StreamValue {
         };
         for &id in &ids {
             let tomb = self.has_tombstones_from(id);
-            let estimate = self.entries_read_at(id);
+            let known = self.groups.get(group)?.entries_read.is_some();
+            // Only needed when the counter cannot simply be bumped.
+            let estimate = if known && !tomb {
+                None
+            } else {
+                self.entries_read_at(id)
+            };
             let added = self.entries_added;
             let g = self.groups.get_mut(group)?;
             if id > g.last_id {
@@ -702,6 +774,33 @@ mod tests {
     }
 
     #[test]
+    fn node_limits_follow_config() {
+        let fill = |limits: NodeLimits, n: u64| {
+            let mut s = StreamValue::default();
+            for i in 1..=n {
+                s.append_with(StreamId::new(i, 0), f(&[("f", "v")]), limits);
+            }
+            s.node_count()
+        };
+        let unlimited = NodeLimits {
+            max_entries: 0,
+            max_bytes: 0,
+        };
+        assert_eq!(fill(unlimited, 300), 1);
+        let one_byte = NodeLimits {
+            max_entries: 100,
+            max_bytes: 1,
+        };
+        assert_eq!(fill(one_byte, 30), 30);
+        let three = NodeLimits {
+            max_entries: 3,
+            max_bytes: 4096,
+        };
+        assert_eq!(fill(three, 30), 10);
+        assert_eq!(fill(NodeLimits::DEFAULT, 300), 3);
+    }
+
+    #[test]
     fn minid_trim_and_limit() {
         let mut s = StreamValue::default();
         for i in 1..=250 {
@@ -775,6 +874,19 @@ mod tests {
         );
         assert_eq!(g.delete_consumer(b"b"), 1);
         assert!(g.pel.is_empty());
+    }
+
+    #[test]
+    fn id_text() {
+        assert_eq!(StreamId::new(0, 0).to_bytes(), b"0-0");
+        assert_eq!(
+            StreamId::new(1700000000123, 45).to_bytes(),
+            b"1700000000123-45"
+        );
+        assert_eq!(
+            StreamId::MAX.to_bytes(),
+            b"18446744073709551615-18446744073709551615"
+        );
     }
 
     #[test]
