@@ -9,7 +9,7 @@ mkdir -p "$work"
 python3 -m pip install -q --disable-pip-version-check maturin
 rm -rf dist && maturin build --release -q -o dist
 python3 -m pip install -q --disable-pip-version-check --force-reinstall --no-deps dist/burner_redis-*.whl
-python3 -m pip install -q --disable-pip-version-check "pydocket==$VERSION" pytest pytest-asyncio pytest-timeout pytest-xdist \
+python3 -m pip install -q --disable-pip-version-check "pydocket==$VERSION" pytest pytest-asyncio pytest-timeout pytest-xdist pytest-cov \
   docker opentelemetry-sdk opentelemetry-exporter-prometheus opentelemetry-instrumentation-redis
 python3 -c "import burner_redis, sys; assert burner_redis.__version__ >= '0.2', burner_redis.__version__"
 if [ ! -d "$work/pydocket-$VERSION" ]; then
