@@ -21,7 +21,12 @@ import statistics
 import threading
 import time
 
-import redis
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+
+import redis  # noqa: E402
 import redis.asyncio
 
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
