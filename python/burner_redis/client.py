@@ -36,6 +36,29 @@ _SLOW_PATH = frozenset(
 )
 
 
+_NO_REPLY = object()
+
+
+def _run_direct(s, args, options):
+    """Runs one command on a session and reads its reply as redis-py's ``parse_response`` does:
+    NEVER_DECODE, EMPTY_RESPONSE on a ResponseError, and the ``keys`` option removed. Returns
+    ``(reply, options)``, or ``(EMPTY_RESPONSE value, _NO_REPLY)`` when that short-circuits."""
+    s.execute(args)
+    try:
+        if NEVER_DECODE in options:
+            response = s.read(True)
+            options.pop(NEVER_DECODE)
+        else:
+            response = s.read(False)
+    except ResponseError:
+        if EMPTY_RESPONSE in options:
+            return options[EMPTY_RESPONSE], _NO_REPLY
+        raise
+    options.pop(EMPTY_RESPONSE, None)
+    options.pop("keys", None)
+    return response, options
+
+
 def _pool_kwargs(persistence_path, kwargs: dict) -> dict:
     if persistence_path is not None:
         kwargs["persistence_path"] = persistence_path
@@ -73,21 +96,11 @@ class BurnerRedis(redis.asyncio.Redis):
         s = self._direct._session if self._direct is not None else None
         if s is None:
             s = await self._direct_session()
-        s.execute(args)
-        try:
-            if NEVER_DECODE in options:
-                response = s.read(True)
-                options.pop(NEVER_DECODE)
-            else:
-                response = s.read(False)
-        except ResponseError:
-            if EMPTY_RESPONSE in options:
-                return options[EMPTY_RESPONSE]
-            raise
+        response, options = _run_direct(s, args, options)
+        if options is _NO_REPLY:
+            return response
         if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path
             response = await self._direct._wait_blocked(s, False)
-        options.pop(EMPTY_RESPONSE, None)
-        options.pop("keys", None)
         callback = self.response_callbacks.get(name)
         if callback is not None:
             retval = callback(response, **options)
@@ -133,21 +146,11 @@ class BurnerSyncRedis(redis.Redis):
             if conn._session is None:
                 conn.connect()
             s = conn._session
-            s.execute(args)
-            try:
-                if NEVER_DECODE in options:
-                    response = s.read(True)
-                    options.pop(NEVER_DECODE)
-                else:
-                    response = s.read(False)
-            except ResponseError:
-                if EMPTY_RESPONSE in options:
-                    return options[EMPTY_RESPONSE]
-                raise
-            if response is _BLOCKED:  # pragma: no cover
+            response, options = _run_direct(s, args, options)
+            if options is _NO_REPLY:
+                return response
+            if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path
                 response = s.block_wait(False)
-        options.pop(EMPTY_RESPONSE, None)
-        options.pop("keys", None)
         callback = self.response_callbacks.get(name)
         if callback is not None:
             return callback(response, **options)

@@ -145,50 +145,54 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
         .enable_all()
         .build()?;
     let (stop2, stopped2, opts2) = (stop_rx, stopped.clone(), Arc::new(opts.clone()));
-    let thread = std::thread::Builder::new().name("burner-server-main".into()).spawn(move || {
-        rt.block_on(async move {
-            let mut tasks = tokio::task::JoinSet::new();
-            if let Some(l) = unix {
-                if let Ok(l) = tokio::net::UnixListener::from_std(l) {
-                    let (engine, opts, mut stop, stopped) = (engine.clone(), opts2.clone(), stop2.clone(), stopped2.clone());
-                    tasks.spawn(async move {
-                        let mut conns = tokio::task::JoinSet::new();
-                        loop {
-                            tokio::select! {
-                                _ = stop.wait_for(|v| *v) => break,
-                                r = l.accept() => if let Ok((s, _)) = r {
-                                    let addr = format!("unix:{}", opts.unix_socket.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
-                                    conns.spawn(handle(engine.clone(), s, addr, opts.clone(), stopped.clone()));
-                                },
-                            }
-                            if stopped.load(Ordering::SeqCst) { break; }
-                        }
-                        conns.abort_all();
-                    });
+    let thread = std::thread::Builder::new()
+        .name("burner-server-main".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let mut tasks = tokio::task::JoinSet::new();
+                if let Some(l) = unix.and_then(|l| tokio::net::UnixListener::from_std(l).ok()) {
+                    let l = Arc::new(l);
+                    let addr = format!(
+                        "unix:{}",
+                        opts2
+                            .unix_socket
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    );
+                    let accept = move || {
+                        let (l, addr) = (l.clone(), addr.clone());
+                        async move { l.accept().await.map(|(s, _)| (s, addr)) }
+                    };
+                    tasks.spawn(accept_loop(
+                        accept,
+                        engine.clone(),
+                        opts2.clone(),
+                        stop2.clone(),
+                        stopped2.clone(),
+                    ));
                 }
-            }
-            if let Some(l) = tcp {
-                if let Ok(l) = tokio::net::TcpListener::from_std(l) {
-                    let (engine, opts, mut stop, stopped) = (engine.clone(), opts2.clone(), stop2.clone(), stopped2.clone());
-                    tasks.spawn(async move {
-                        let mut conns = tokio::task::JoinSet::new();
-                        loop {
-                            tokio::select! {
-                                _ = stop.wait_for(|v| *v) => break,
-                                r = l.accept() => if let Ok((s, peer)) = r {
-                                    let _ = s.set_nodelay(true);
-                                    conns.spawn(handle(engine.clone(), s, peer.to_string(), opts.clone(), stopped.clone()));
-                                },
-                            }
-                            if stopped.load(Ordering::SeqCst) { break; }
+                if let Some(l) = tcp.and_then(|l| tokio::net::TcpListener::from_std(l).ok()) {
+                    let l = Arc::new(l);
+                    let accept = move || {
+                        let l = l.clone();
+                        async move {
+                            let (s, peer) = l.accept().await?;
+                            let _ = s.set_nodelay(true);
+                            Ok((s, peer.to_string()))
                         }
-                        conns.abort_all();
-                    });
+                    };
+                    tasks.spawn(accept_loop(
+                        accept,
+                        engine.clone(),
+                        opts2.clone(),
+                        stop2.clone(),
+                        stopped2.clone(),
+                    ));
                 }
-            }
-            while tasks.join_next().await.is_some() {}
-        });
-    })?;
+                while tasks.join_next().await.is_some() {}
+            });
+        })?;
     Ok(ServerHandle {
         stop,
         stopped,
@@ -196,6 +200,34 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
         tcp_port,
         unix_socket: opts.unix_socket,
     })
+}
+
+/// Accepts connections (unix or TCP alike) until the stop signal, one task per connection; the
+/// connections are aborted when the loop ends.
+async fn accept_loop<S, F, Fut>(
+    mut accept: F,
+    engine: Arc<Engine>,
+    opts: Arc<ServeOptions>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    stopped: Arc<AtomicBool>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = io::Result<(S, String)>>,
+{
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|v| *v) => break,
+            r = accept() => if let Ok((s, addr)) = r {
+                conns.spawn(handle(engine.clone(), s, addr, opts.clone(), stopped.clone()));
+            },
+        }
+        if stopped.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    conns.abort_all();
 }
 
 struct NotifyWaker(Arc<Notify>);
