@@ -198,6 +198,11 @@ impl Engine {
     /// ignored: use [`Engine::open`] for that.
     pub fn new(opts: EngineOptions) -> Arc<Engine> {
         let store = Store::new(&opts);
+        Engine::from_store(store, &opts)
+    }
+
+    /// Wraps a prepared store and starts the active-expiry thread when enabled.
+    fn from_store(store: Store, opts: &EngineOptions) -> Arc<Engine> {
         let script_ctl = store.script_ctl.clone();
         let engine = Arc::new(Engine {
             store: Mutex::new(store),
@@ -224,19 +229,7 @@ impl Engine {
         };
         let mut store = Store::new(&opts);
         let warnings = crate::persistence::open(cfg, &mut store, opts.clock.now_ms())?;
-        let script_ctl = store.script_ctl.clone();
-        let engine = Arc::new(Engine {
-            store: Mutex::new(store),
-            clock: opts.clock.clone(),
-            next_client_id: AtomicU64::new(1),
-            expiry: Arc::default(),
-            script_ctl,
-            pending_clients: Mutex::new(Vec::new()),
-            has_pending_clients: AtomicBool::new(false),
-        });
-        if opts.active_expiry {
-            expiry::spawn(&engine);
-        }
+        let engine = Engine::from_store(store, &opts);
         crate::persistence::spawn(&engine);
         engine.expiry.note_ttls(&engine.lock());
         Ok((engine, warnings))
