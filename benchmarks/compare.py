@@ -24,11 +24,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 
-import redis  # noqa: E402
-import redis.asyncio  # noqa: E402
-
-from burner_redis import BurnerConnectionPool  # noqa: E402
-from burner_redis.connection import BurnerConnection, _Batch  # noqa: E402
+import redis
+import redis.asyncio
+from burner_redis import BurnerConnectionPool
+from burner_redis.connection import BurnerConnection
 
 # ---------------------------------------------------------------- the floor: a do-nothing connection
 

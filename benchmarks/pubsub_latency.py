@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import sys
 import threading
 import time
 
-import os
-import sys
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
-import redis  # noqa: E402
+import redis
 import redis.asyncio
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 

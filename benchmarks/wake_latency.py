@@ -24,10 +24,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 
-import redis  # noqa: E402
-import redis.asyncio  # noqa: E402
-
-from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine  # noqa: E402
+import redis
+import redis.asyncio
+from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 now = time.perf_counter_ns
 

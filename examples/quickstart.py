@@ -3,9 +3,8 @@
 import asyncio
 
 import redis
-from redis.asyncio import Redis
-
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool
+from redis.asyncio import Redis
 
 
 async def main() -> None:

@@ -5,7 +5,6 @@ import threading
 
 import pytest
 import redis
-
 from burner_redis import BurnerRedis, BurnerSyncRedis, Engine
 
 

@@ -605,7 +605,7 @@ def test_sync_run_in_thread_with_handlers(sr):
             done.set()
 
     p = sr.pubsub()
-    p.subscribe(**{"jobs": handler})
+    p.subscribe(jobs=handler)
     worker = p.run_in_thread(sleep_time=10, daemon=True)
     pubs = [threading.Thread(target=lambda i=i: sr.publish("jobs", str(i))) for i in range(3)]
     for t in pubs:

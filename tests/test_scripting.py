@@ -11,7 +11,6 @@ import time
 import pytest
 import redis
 import redis.exceptions
-
 from burner_redis import BurnerSyncConnectionPool, Engine
 
 
@@ -104,8 +103,8 @@ LUA_TO_REDIS = [
     ("return rawget(_G, 'redis') == redis", 1),
     ("return getmetatable('').__index == string", 1),
     ("return ('abc'):upper()", b"ABC"),
-    ("local co = coroutine.create(function(a) coroutine.yield(a + 1) return 7 end) "
-     "local _, x = coroutine.resume(co, 1) local _, y = coroutine.resume(co) return {x, y}", [2, 7]),
+    (("local co = coroutine.create(function(a) coroutine.yield(a + 1) return 7 end) "
+      "local _, x = coroutine.resume(co, 1) local _, y = coroutine.resume(co) return {x, y}"), [2, 7]),
 ]
 
 

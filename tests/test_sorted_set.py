@@ -10,10 +10,9 @@ import asyncio
 import pytest
 import redis
 import redis.asyncio
+from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 
 def b(x):

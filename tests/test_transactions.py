@@ -119,7 +119,7 @@ def test_watch_no_conflict_commits(two_clients):
 def test_watch_then_delete_and_flush_conflict(two_clients):
     for watcher, intruder in two_clients:
         watcher.set("w", "1")
-        for interfere in (lambda: intruder.delete("w"), lambda: intruder.flushdb()):
+        for interfere in (lambda i=intruder: i.delete("w"), lambda i=intruder: i.flushdb()):
             watcher.set("w", "1")
             with watcher.pipeline() as p:
                 p.watch("w")

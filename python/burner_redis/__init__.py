@@ -13,13 +13,13 @@ from .connection import BurnerConnection, BurnerSyncConnection
 from .pool import BurnerConnectionPool, BurnerSyncConnectionPool
 
 __all__ = [
-    "Engine",
-    "BurnerRedis",
-    "BurnerSyncRedis",
     "BurnerConnection",
-    "BurnerSyncConnection",
     "BurnerConnectionPool",
+    "BurnerRedis",
+    "BurnerSyncConnection",
     "BurnerSyncConnectionPool",
+    "BurnerSyncRedis",
+    "Engine",
     "from_url",
 ]
 

@@ -264,6 +264,8 @@ const PARAMS: &[Param] = &[
         Kind::Int(0, LONG_MAX),
         "5000",
     ),
+    // Burner's own: a cap on the Lua VM's memory (bytes, 0 = none); see the scripting module.
+    p("lua-memory-limit", Kind::Memory(0, LONG_MAX), "0"),
     p(
         "proto-max-bulk-len",
         Kind::Memory(1024 * 1024, LONG_MAX),
