@@ -520,6 +520,14 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
     gens.retain(|g| *g >= generation);
     let mut writer = None;
     let chain_len = gens.len();
+    // The log files from position `i` of the chain on: what damage at `i` makes unusable.
+    let chain = gens.clone();
+    let logs_from = |i: usize| -> Vec<PathBuf> {
+        chain[i..]
+            .iter()
+            .map(|g| log::log_path(&cfg.path, *g))
+            .collect()
+    };
     for (i, g) in gens.clone().into_iter().enumerate() {
         let lp = log::log_path(&cfg.path, g);
         let last = i + 1 == chain_len;
@@ -530,11 +538,7 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
                 0,
                 format!("log generation {expect} is missing before this one"),
             );
-            let rest: Vec<PathBuf> = gens[i..]
-                .iter()
-                .map(|g| log::log_path(&cfg.path, *g))
-                .collect();
-            damage(e, &rest, &mut warnings)?;
+            damage(e, &logs_from(i), &mut warnings)?;
             need_snapshot = true;
             break;
         }
@@ -543,11 +547,7 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
         let rl = match parsed {
             Ok(rl) => rl,
             Err(e) => {
-                let rest: Vec<PathBuf> = gens[i..]
-                    .iter()
-                    .map(|g| log::log_path(&cfg.path, *g))
-                    .collect();
-                damage(e, &rest, &mut warnings)?;
+                damage(e, &logs_from(i), &mut warnings)?;
                 need_snapshot = true;
                 break;
             }
