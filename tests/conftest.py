@@ -29,6 +29,22 @@ from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
 
 VIA_SOCKET = os.environ.get("BURNER_VIA_SOCKET") == "1"
 
+def _plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    try:
+        eps = entry_points(group="pytest11")
+    except TypeError:  # Python < 3.10
+        eps = entry_points().get("pytest11", [])
+    return any(ep.value.startswith("burner_redis.pytest_plugin") for ep in eps)
+
+
+# Our pytest plugin: loaded by its `pytest11` entry point when the wheel is installed, else here
+# (loading it twice is an error).
+if not _plugin_installed():
+    pytest_plugins = ["burner_redis.pytest_plugin"]
+
+
 REDIS_SERVER = os.environ.get("BURNER_REDIS_SERVER", shutil.which("redis-server"))
 
 PROTOCOL_MODES = [
