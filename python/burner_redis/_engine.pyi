@@ -1,7 +1,7 @@
 """Type stubs for the compiled engine module (burner_redis._engine)."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 class Blocked:
@@ -23,6 +23,7 @@ class Engine:
         auto_rewrite_percentage: int = 100,
         auto_rewrite_min_size: int = 64 * 1024 * 1024,
         start_on_damage: bool = False,
+        config: Mapping[str, str | int | bool] | None = None,
     ) -> None: ...
     def save(self, path: str | os.PathLike[str] | None = None) -> bool: ...
     def close(self) -> None: ...

@@ -165,6 +165,9 @@ impl ZSetValue {
             self.skiplist = true;
         }
         let key: Arc<[u8]> = Arc::from(member);
+        super::reserve_gently(self.dict.len(), self.dict.capacity(), |n| {
+            self.dict.reserve_exact(n)
+        });
         self.dict.insert(key.clone(), score);
         self.tree_insert(key, score);
         None
@@ -367,6 +370,9 @@ impl ZSetValue {
                 i
             }
             None => {
+                super::reserve_gently(self.nodes.len(), self.nodes.capacity(), |n| {
+                    self.nodes.reserve_exact(n)
+                });
                 self.nodes.push(node);
                 (self.nodes.len() - 1) as u32
             }
