@@ -5,6 +5,7 @@ pub mod bytes;
 pub mod hash;
 pub mod list;
 pub mod long_double;
+pub mod ostree;
 pub mod set;
 pub mod stream;
 pub mod string;
