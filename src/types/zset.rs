@@ -47,22 +47,12 @@ pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -
 }
 
 /// A sorted set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ZSetValue {
     dict: IndexMap<Arc<[u8]>, f64, foldhash::fast::RandomState>,
     tree: OsTree,
     /// Sticky, as in Redis: a set converted to the skiplist encoding stays there when it shrinks.
     skiplist: bool,
-}
-
-impl Default for ZSetValue {
-    fn default() -> Self {
-        ZSetValue {
-            dict: IndexMap::default(),
-            tree: OsTree::default(),
-            skiplist: false,
-        }
-    }
 }
 
 impl ZSetValue {
