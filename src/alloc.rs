@@ -15,7 +15,25 @@ pub struct Counting;
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// Below this size glibc serves requests from its heap, where a chunk is the request plus an
+/// 8-byte header rounded up to 16 (at least 32): the usable size follows without asking.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const SMALL: usize = 64 << 10;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[inline]
+unsafe fn usable(p: *mut u8, layout: Layout) -> usize {
+    let size = layout.size();
+    if size < SMALL && layout.align() <= 16 {
+        return ((size + 8 + 15) & !15).max(32) - 8;
+    }
+    extern "C" {
+        fn malloc_usable_size(p: *mut libc::c_void) -> libc::size_t;
+    }
+    malloc_usable_size(p as *mut libc::c_void)
+}
+
+#[cfg(all(any(target_os = "linux", target_os = "android"), not(target_env = "gnu")))]
 #[inline]
 unsafe fn usable(p: *mut u8, _layout: Layout) -> usize {
     extern "C" {
@@ -41,10 +59,7 @@ unsafe fn usable(_p: *mut u8, layout: Layout) -> usize {
 
 #[inline]
 fn add(n: usize) {
-    let now = ALLOCATED.fetch_add(n, Ordering::Relaxed) + n;
-    if now > PEAK.load(Ordering::Relaxed) {
-        PEAK.fetch_max(now, Ordering::Relaxed);
-    }
+    ALLOCATED.fetch_add(n, Ordering::Relaxed);
 }
 
 #[inline]
@@ -97,9 +112,20 @@ pub fn allocated() -> usize {
     ALLOCATED.load(Ordering::Relaxed)
 }
 
-/// The most bytes ever allocated at once.
+/// Records the current count as the peak if it is the highest yet (the dispatcher calls this once
+/// per command, so the peak is exact at command boundaries).
+#[inline]
+pub fn note_peak() {
+    let now = allocated();
+    if now > PEAK.load(Ordering::Relaxed) {
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+/// The most bytes allocated at a command boundary so far.
 pub fn peak() -> usize {
-    PEAK.load(Ordering::Relaxed).max(allocated())
+    note_peak();
+    PEAK.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]
@@ -114,6 +140,7 @@ mod tests {
             during >= before + (8 << 20) - (1 << 20),
             "{before} {during}"
         );
+        super::note_peak();
         drop(v);
         assert!(super::allocated() < during);
         assert!(super::peak() >= during);

@@ -403,6 +403,7 @@ impl Engine {
             }
         }
         let mut r = dispatch::dispatch(store, client, args, env);
+        crate::alloc::note_peak();
         self.expiry.note_ttls(store);
         if let Err(e) = crate::persistence::after_command(store, env.now_us) {
             // Not durable, so not acknowledged: the client sees why (Redis's MISCONF).
