@@ -33,7 +33,10 @@ unsafe fn usable(p: *mut u8, layout: Layout) -> usize {
     malloc_usable_size(p as *mut libc::c_void)
 }
 
-#[cfg(all(any(target_os = "linux", target_os = "android"), not(target_env = "gnu")))]
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(target_env = "gnu")
+))]
 #[inline]
 unsafe fn usable(p: *mut u8, _layout: Layout) -> usize {
     extern "C" {

@@ -3,8 +3,8 @@
 //! Like Redis's cycle it samples only keys that have a TTL (20 per database per round), deletes the
 //! expired ones, and repeats while more than a tenth of a sample was expired. The effort adapts as
 //! Redis's slow plus fast cycles do: while samples keep finding stale keys the thread works in
-//! slices of at most 1 ms under the engine lock (handing the lock to any waiting command between
-//! slices), up to 75% of each 100 ms period; once little is stale it does one round per database
+//! slices under the engine lock (1 ms, doubling up to 8 ms while the backlog persists; the lock
+//! is handed to any waiting command between slices), up to 75% of each 100 ms period; once little is stale it does one round per database
 //! per period. When no key anywhere has a TTL the thread sleeps on a condition variable until one
 //! does: an idle engine does no work at all.
 
@@ -19,8 +19,10 @@ use super::{Engine, Env, Store};
 
 const SAMPLE: usize = 20;
 const PERIOD: Duration = Duration::from_millis(100);
-/// Longest the thread holds the engine lock at a time.
+/// How long the thread holds the engine lock at a time; slices double (up to `MAX_SLICE`) while
+/// each one ends with many stale keys left, since commands then keep the lock most of the time.
 const SLICE: Duration = Duration::from_millis(1);
+const MAX_SLICE: Duration = Duration::from_millis(8);
 /// Most of a period spent reclaiming while samples keep finding stale keys.
 const DUTY: Duration = Duration::from_millis(75);
 /// A round that found more than this percentage of its sample expired asks for another.
@@ -99,11 +101,12 @@ fn run(weak: Weak<Engine>, ctl: Arc<ExpiryControl>) {
         }
         let Some(engine) = weak.upgrade() else { return };
         let period = Instant::now();
+        let mut slice = SLICE;
         loop {
             let mut env = engine.env();
             let more = {
                 let mut store = engine.lock();
-                let more = cycle(&mut store, &mut env, SLICE).1;
+                let more = cycle(&mut store, &mut env, slice).1;
                 // Expirations are logged as DEL; nobody waits for this reply, a failure stays
                 // recorded.
                 let _ = crate::persistence::after_command(&mut store, env.now_us);
@@ -115,6 +118,7 @@ fn run(weak: Weak<Engine>, ctl: Arc<ExpiryControl>) {
             if !more || period.elapsed() >= DUTY || ctl.stop.load(Ordering::Relaxed) {
                 break;
             }
+            slice = (slice * 2).min(MAX_SLICE);
         }
     }
 }
