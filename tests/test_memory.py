@@ -10,6 +10,7 @@ the nearest deadlines first).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -25,27 +26,33 @@ OOM = "command not allowed when used memory > 'maxmemory'."
 T0 = 1_700_000_000_000
 
 
-@pytest.fixture
-def tiny(diff):
-    """Both servers with maxmemory 1 (always over) and noeviction; restored afterwards."""
-    for c in (diff.burner, diff.real):
-        if c is not None:
-            c.config_set("maxmemory-policy", "noeviction")
-            c.config_set("maxmemory", 1)
-    yield diff
-    for c in (diff.burner, diff.real):
-        if c is not None:
+@contextlib.contextmanager
+def configured(diff, **params):
+    """Sets CONFIG parameters (``maxmemory_policy=`` for maxmemory-policy) on both servers, and
+    puts back the defaults afterwards (the reference server is shared by the whole session)."""
+    clients = [c for c in (diff.burner, diff.real) if c is not None]
+    for c in clients:
+        for name, value in params.items():
+            c.config_set(name.replace("_", "-"), value)
+    try:
+        yield diff
+    finally:
+        for c in clients:
             c.config_set("maxmemory", 0)
             c.config_set("maxmemory-policy", "noeviction")
+
+
+@pytest.fixture
+def tiny(diff):
+    """Both servers with maxmemory 1 (always over) and noeviction."""
+    with configured(diff, maxmemory_policy="noeviction", maxmemory=1):
+        yield diff
 
 
 def test_denyoom_commands_are_refused_and_others_run(diff):
     diff("SET", "k", "v")
     diff("RPUSH", "l", "a")
-    for c in (diff.burner, diff.real):
-        if c is not None:
-            c.config_set("maxmemory", 1)
-    try:
+    with configured(diff, maxmemory=1):
         assert OOM in diff.error("SET", "k2", "v")
         assert OOM in diff.error("LPUSH", "l", "b")
         assert OOM in diff.error("APPEND", "k", "x")
@@ -58,10 +65,6 @@ def test_denyoom_commands_are_refused_and_others_run(diff):
         diff("PING")
         # Read-only and deleting commands run; nothing was partially written.
         assert diff("DBSIZE") == 0
-    finally:
-        for c in (diff.burner, diff.real):
-            if c is not None:
-                c.config_set("maxmemory", 0)
 
 
 def test_oom_inside_multi_aborts_the_transaction(tiny):
@@ -143,36 +146,18 @@ def test_scripts_over_maxmemory(tiny):
 def test_allkeys_policy_over_a_tiny_limit_evicts_everything_then_refuses(diff):
     for i in range(20):
         diff("SET", f"k{i}", "v")
-    for c in (diff.burner, diff.real):
-        if c is not None:
-            c.config_set("maxmemory-policy", "allkeys-random")
-            c.config_set("maxmemory", 1)
-    try:
+    with configured(diff, maxmemory_policy="allkeys-random", maxmemory=1):
         assert OOM in diff.error("SET", "x", "v")
         assert diff("DBSIZE") == 0
         assert diff.burner.info("stats")["evicted_keys"] >= 20
-    finally:
-        for c in (diff.burner, diff.real):
-            if c is not None:
-                c.config_set("maxmemory", 0)
-                c.config_set("maxmemory-policy", "noeviction")
 
 
 def test_volatile_policy_with_no_ttl_keys_refuses(diff):
     for i in range(10):
         diff("SET", f"k{i}", "v")
-    for c in (diff.burner, diff.real):
-        if c is not None:
-            c.config_set("maxmemory-policy", "volatile-lru")
-            c.config_set("maxmemory", 1)
-    try:
+    with configured(diff, maxmemory_policy="volatile-lru", maxmemory=1):
         assert OOM in diff.error("SET", "x", "v")
         assert diff("DBSIZE") == 10
-    finally:
-        for c in (diff.burner, diff.real):
-            if c is not None:
-                c.config_set("maxmemory", 0)
-                c.config_set("maxmemory-policy", "noeviction")
 
 
 def test_object_idletime_and_freq_errors_follow_the_policy(diff):
@@ -180,19 +165,12 @@ def test_object_idletime_and_freq_errors_follow_the_policy(diff):
     assert diff("OBJECT", "IDLETIME", "k") == 0
     err = diff.error("OBJECT", "FREQ", "k")
     assert "LFU maxmemory policy is not selected" in err
-    for c in (diff.burner, diff.real):
-        if c is not None:
-            c.config_set("maxmemory-policy", "allkeys-lfu")
-    try:
+    with configured(diff, maxmemory_policy="allkeys-lfu"):
         assert "LFU maxmemory policy is selected, idle time not tracked" in diff.error("OBJECT", "IDLETIME", "k")
         diff("SET", "k2", "v")
         # A new key starts at Redis's initial counter.
         assert diff("OBJECT", "FREQ", "k2") == 5
         assert diff("OBJECT", "FREQ", "missing") is None
-    finally:
-        for c in (diff.burner, diff.real):
-            if c is not None:
-                c.config_set("maxmemory-policy", "noeviction")
 
 
 # ------------------------------------------------------------------ burner-only: policies over time

@@ -269,17 +269,30 @@ pub fn delete_expired_at(store: &mut Store, db: usize, i: usize, env: &mut Env) 
 }
 
 fn announce_expired(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
-    if store.oplog.on {
-        store.oplog.record_expired(db, key);
-    }
     store.stats.expired_keys += 1;
-    touch_key(store, db, key, env);
-    crate::commands::pubsub::notify_keyspace_event(
+    announce_removal(
         store,
+        db,
+        key,
         env,
         crate::commands::pubsub::EV_EXPIRED,
         "expired",
-        key,
-        db,
     );
+}
+
+/// What the engine does after removing a key on its own (expiry, eviction): logs it as DEL,
+/// signals WATCH and blocked clients, and emits the keyspace event.
+pub fn announce_removal(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    env: &mut Env,
+    class: u32,
+    event: &str,
+) {
+    if store.oplog.on {
+        store.oplog.record_expired(db, key);
+    }
+    touch_key(store, db, key, env);
+    crate::commands::pubsub::notify_keyspace_event(store, env, class, event, key, db);
 }

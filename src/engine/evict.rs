@@ -239,19 +239,9 @@ fn evict_key(store: &mut Store, env: &mut Env, db: usize, key: &[u8]) {
     if store.dbs[db].remove(key).is_none() {
         return;
     }
-    if store.oplog.on {
-        store.oplog.record_expired(db, key);
-    }
     store.stats.evicted_keys += 1;
-    crate::cmd::ctx::touch_key(store, db, key, env);
-    crate::commands::pubsub::notify_keyspace_event(
-        store,
-        env,
-        crate::commands::pubsub::EV_EVICTED,
-        "evicted",
-        key,
-        db,
-    );
+    let class = crate::commands::pubsub::EV_EVICTED;
+    crate::cmd::ctx::announce_removal(store, db, key, env, class, "evicted");
 }
 
 /// Reads the eviction parameters from the CONFIG table into the store (after CONFIG SET or at

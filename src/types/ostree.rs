@@ -135,6 +135,16 @@ fn below(a: &[u8], b: &[u8]) -> bool {
     !std::ptr::eq(a.as_ptr(), b.as_ptr()) && a < b
 }
 
+/// A free arena slot, or a new one at the end.
+fn take_slot<T>(arena: &mut Vec<T>, free: &mut Vec<u32>, make: impl FnOnce() -> T) -> u32 {
+    if let Some(i) = free.pop() {
+        return i;
+    }
+    super::reserve_gently(arena.len(), arena.capacity(), |n| arena.reserve_exact(n));
+    arena.push(make());
+    (arena.len() - 1) as u32
+}
+
 /// What a node split hands to its parent: the new right sibling, its separator and item count.
 struct Split {
     node: u32,
@@ -187,29 +197,20 @@ impl OsTree {
     }
 
     fn new_leaf(&mut self) -> u32 {
-        match self.free_leaves.pop() {
-            Some(i) => i,
-            None => {
-                super::reserve_gently(self.leaves.len(), self.leaves.capacity(), |n| {
-                    self.leaves.reserve_exact(n)
-                });
-                self.leaves.push(Leaf::new());
-                (self.leaves.len() - 1) as u32
-            }
-        }
+        take_slot(&mut self.leaves, &mut self.free_leaves, Leaf::new)
     }
 
     fn new_inner(&mut self) -> u32 {
-        match self.free_inners.pop() {
-            Some(i) => i,
-            None => {
-                super::reserve_gently(self.inners.len(), self.inners.capacity(), |n| {
-                    self.inners.reserve_exact(n)
-                });
-                self.inners.push(Inner::new());
-                (self.inners.len() - 1) as u32
-            }
-        }
+        take_slot(&mut self.inners, &mut self.free_inners, Inner::new)
+    }
+
+    /// Takes the items in `range` out of leaf `id`.
+    fn drain_leaf(&mut self, id: u32, range: std::ops::Range<usize>) -> (Vec<f64>, Vec<Member>) {
+        let l = &mut self.leaves[id as usize];
+        (
+            l.scores.drain(range.clone()).collect(),
+            l.members.drain(range).collect(),
+        )
     }
 
     fn free_leaf(&mut self, i: u32) {
@@ -256,13 +257,7 @@ impl OsTree {
             }
             let right = self.new_leaf();
             let half = CAP / 2;
-            let (moved_s, moved_m): (Vec<f64>, Vec<Member>) = {
-                let leaf = &mut self.leaves[node as usize];
-                (
-                    leaf.scores.drain(half..).collect(),
-                    leaf.members.drain(half..).collect(),
-                )
-            };
+            let (moved_s, moved_m) = self.drain_leaf(node, half..CAP);
             let old_next = self.leaves[node as usize].next;
             {
                 let r = &mut self.leaves[right as usize];
@@ -406,14 +401,9 @@ impl OsTree {
         let na = self.inners[node as usize].children[a];
         self.inners[node as usize].counts[a] += count_b;
         if child_level == 0 {
-            let (s, m, next): (Vec<f64>, Vec<Member>, u32) = {
-                let l = &mut self.leaves[nb as usize];
-                (
-                    l.scores.drain(..).collect(),
-                    l.members.drain(..).collect(),
-                    l.next,
-                )
-            };
+            let next = self.leaves[nb as usize].next;
+            let all = self.leaves[nb as usize].len();
+            let (s, m) = self.drain_leaf(nb, 0..all);
             let la = &mut self.leaves[na as usize];
             la.scores.extend(s);
             la.members.extend(m);
@@ -445,13 +435,7 @@ impl OsTree {
         let moved_count;
         let (new_s, new_m);
         if child_level == 0 {
-            let (s, m): (Vec<f64>, Vec<Member>) = {
-                let l = &mut self.leaves[nb as usize];
-                (
-                    l.scores.drain(..k).collect(),
-                    l.members.drain(..k).collect(),
-                )
-            };
+            let (s, m) = self.drain_leaf(nb, 0..k);
             moved_count = k;
             let la = &mut self.leaves[na as usize];
             la.scores.extend(s);
@@ -496,14 +480,8 @@ impl OsTree {
         let moved_count;
         let (new_s, new_m);
         if child_level == 0 {
-            let (s, m): (Vec<f64>, Vec<Member>) = {
-                let l = &mut self.leaves[na as usize];
-                let from = l.len() - k;
-                (
-                    l.scores.drain(from..).collect(),
-                    l.members.drain(from..).collect(),
-                )
-            };
+            let len = self.leaves[na as usize].len();
+            let (s, m) = self.drain_leaf(na, len - k..len);
             moved_count = k;
             new_s = s[0];
             new_m = m[0].clone();
