@@ -13,8 +13,8 @@ pydocket's per-task records).
 plus, for the `ttl` workload (1M string keys, half with a TTL far in the future), the CPU the idle
 process spends over a few seconds, and for the `expire` workload (1M keys with 1-2 s TTLs, never
 read) how long after the last deadline DBSIZE reaches 0; and the per-operation cost of sorted-set
-commands on a 1M-member set against a 1k-member one, measured at the engine's session level (no
-redis-py on top).
+commands on a 1M-member set against a 1k-member one, measured both at the engine's session level
+(no redis-py on top: the engine's own scaling) and through a redis-py client (what a user sees).
 
 Usage: python benchmarks/memory.py [--n 1000000] [--only string,hash,...]
 Machines are noisy: compare within a row.
@@ -186,6 +186,10 @@ def zset_cost(n_big: int) -> dict:
             "ZRANGEBYSCORE", key, (s := rnd.randrange(size)), s + 10, "LIMIT", 0, 10),
         "ZRANGE rank": lambda key, size: ("ZRANGE", key, (s := rnd.randrange(size)), s + 9),
     }
+    import redis
+    from burner_redis import BurnerSyncConnectionPool
+
+    client = redis.Redis(connection_pool=BurnerSyncConnectionPool(engine))
     result = {}
     reps = 20000
     for op, make in ops.items():
@@ -197,6 +201,10 @@ def zset_cost(n_big: int) -> dict:
                 session.execute(c)
                 session.read()
             row[name] = (time.perf_counter() - t0) / reps * 1e9
+            t0 = time.perf_counter()
+            for c in cmds[: reps // 4]:
+                client.execute_command(*c)
+            row[name + "_py"] = (time.perf_counter() - t0) / (reps // 4) * 1e9
         result[op] = row
     return result
 
@@ -287,10 +295,12 @@ def main() -> None:
                              check=True, capture_output=True, text=True)
         cost = json.loads(out.stdout.strip().splitlines()[-1])
         print()
-        print(f"| sorted-set op (session level) | 1k members ns | {args.n:,} members ns | ratio |")
-        print("|---|---|---|---|")
+        print(f"| sorted-set op | session 1k ns | session {args.n:,} ns | ratio | redis-py 1k ns | "
+              f"redis-py {args.n:,} ns | ratio |")
+        print("|---|---|---|---|---|---|---|")
         for op, row in cost.items():
-            print(f"| {op} | {row['small']:.0f} | {row['big']:.0f} | {row['big'] / row['small']:.2f} |")
+            print(f"| {op} | {row['small']:.0f} | {row['big']:.0f} | {row['big'] / row['small']:.2f} | "
+                  f"{row['small_py']:.0f} | {row['big_py']:.0f} | {row['big_py'] / row['small_py']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -967,7 +967,8 @@ fn command_info(spec: &CommandSpec) -> Reply {
         ),
         Reply::Set(vec![]),
         key_specs(spec),
-        Reply::Array(vec![]),
+        // Redis replies an empty *set* when a command has no subcommands.
+        Reply::Set(vec![]),
     ])
 }
 
