@@ -9,9 +9,14 @@
 //! offset, never an empty database, except a log whose *last* frame is torn: its valid prefix is
 //! loaded and a warning returned. `start_on_damage` moves damaged files aside instead.
 //!
-//! Threads: commands write the log under the engine lock; one background thread ("burner-persist")
-//! fsyncs under `everysec`, retries failed writes, and runs scheduled saves and log rewrites. It
-//! sleeps on a condition variable while there is nothing to sync and nothing dirty.
+//! Threads: commands encode their log frames under the engine lock into a user-space buffer.
+//! Under `appendfsync always` the command writes and fsyncs it before its reply; otherwise one
+//! background thread ("burner-persist") writes it a few milliseconds after it became non-empty
+//! (one write for many commands, as Redis writes its AOF buffer once per event-loop turn), and
+//! under `everysec` fsyncs once a second. So kill -9 under `everysec`/`no` can lose the last few
+//! milliseconds of acknowledged writes, an OS crash under `everysec` about the last second, and
+//! under `always` nothing acknowledged. The same thread retries failed writes and runs scheduled
+//! saves and log rewrites; it sleeps on a condition variable while there is nothing to do.
 
 pub mod frame;
 pub mod fsio;
@@ -20,7 +25,7 @@ pub mod snapshot;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -106,7 +111,11 @@ pub struct Shared {
     lock: Mutex<Option<fsio::DirLock>>,
     stop: Mutex<bool>,
     cv: Condvar,
-    idle: AtomicBool,
+    /// What the background thread is doing: `RUNNING`, `PARKED` (no work at all) or `TIMED`
+    /// (waiting for a deadline, with no log flush requested).
+    park: AtomicU8,
+    /// The log buffer became non-empty since the background thread last took it.
+    flush_wanted: AtomicBool,
     dirty: AtomicU64,
     dirty_at_save: AtomicU64,
     lastsave_ms: AtomicI64,
@@ -114,19 +123,54 @@ pub struct Shared {
     last_bgsave_ok: AtomicBool,
     unsynced: AtomicBool,
     write_failed: AtomicBool,
+    sync_failed: AtomicBool,
     rewrite_wanted: AtomicBool,
-    sync_error: Mutex<Option<String>>,
+    /// Why the log is failing (MISCONF text), while it is.
+    fail_text: Mutex<Option<String>>,
     log_file: Mutex<Option<Arc<File>>>,
     oldest_log: AtomicU64,
     rewrite_base: AtomicU64,
 }
 
+const RUNNING: u8 = 0;
+const PARKED: u8 = 1;
+const TIMED: u8 = 2;
+
 impl Shared {
+    /// Wakes the background thread if it sleeps with nothing to do.
     fn wake(&self) {
-        if self.idle.load(Ordering::Acquire) {
-            let _g = self.stop.lock();
-            self.idle.store(false, Ordering::Release);
-            self.cv.notify_all();
+        if self.park.load(Ordering::SeqCst) == PARKED {
+            self.notify();
+        }
+    }
+
+    /// Asks the background thread to write the log buffer soon (called when it became non-empty).
+    fn request_flush(&self) {
+        self.flush_wanted.store(true, Ordering::SeqCst);
+        if self.park.load(Ordering::SeqCst) != RUNNING {
+            self.notify();
+        }
+    }
+
+    fn notify(&self) {
+        let _g = self.stop.lock();
+        self.park.store(RUNNING, Ordering::SeqCst);
+        self.cv.notify_all();
+    }
+
+    /// True while log writes or syncs fail (writes are refused with MISCONF meanwhile).
+    fn failing(&self) -> bool {
+        self.write_failed.load(Ordering::Relaxed) || self.sync_failed.load(Ordering::Relaxed)
+    }
+
+    fn set_failed(&self, flag: &AtomicBool, why: String) {
+        *self.fail_text.lock() = Some(why);
+        flag.store(true, Ordering::SeqCst);
+    }
+
+    fn clear_failed(&self, flag: &AtomicBool) {
+        if flag.swap(false, Ordering::SeqCst) && !self.failing() {
+            *self.fail_text.lock() = None;
         }
     }
 
@@ -147,11 +191,13 @@ impl Shared {
     }
 
     /// The MISCONF text while the log cannot be written or synced.
-    fn misconf(&self, writer: Option<&log::LogWriter>) -> Option<String> {
-        let why = writer
-            .and_then(|w| w.failed.clone())
-            .or_else(|| self.sync_error.lock().clone())?;
-        Some(format!("MISCONF Errors writing to the AOF file: {why}"))
+    fn misconf(&self) -> String {
+        let why = self
+            .fail_text
+            .lock()
+            .clone()
+            .unwrap_or_else(|| "unknown error".into());
+        format!("MISCONF Errors writing to the AOF file: {why}")
     }
 }
 
@@ -167,7 +213,11 @@ pub struct Attached {
 
 impl Drop for Attached {
     fn drop(&mut self) {
-        // The engine is gone: release the files now, not when the thread gets round to exiting.
+        // The engine is gone without a close(): what the buffer holds still goes to the log.
+        if let Some(w) = self.writer.as_mut() {
+            let _ = w.flush(self.shared.cfg.fsync != FsyncPolicy::No);
+        }
+        // Release the files now, not when the thread gets round to exiting.
         self.shared.shutdown();
         self.shared.lock.lock().take();
     }
@@ -179,10 +229,7 @@ impl Drop for Attached {
 /// Refuses a write command while the log is failing (MISCONF) or persistence was closed.
 pub fn refuse_write(store: &Store, args: &[Vec<u8>]) -> Option<Reply> {
     let failing = match &store.persist {
-        Some(a) => {
-            a.writer.as_ref().is_some_and(|w| w.failed.is_some())
-                || a.shared.sync_error.lock().is_some()
-        }
+        Some(a) => a.shared.failing(),
         None => store.oplog.closed,
     };
     if !failing {
@@ -193,7 +240,7 @@ pub fn refuse_write(store: &Store, args: &[Vec<u8>]) -> Option<Reply> {
         return None;
     }
     Some(Reply::Error(match &store.persist {
-        Some(a) => a.shared.misconf(a.writer.as_ref())?,
+        Some(a) => a.shared.misconf(),
         None => "ERR persistence was closed for this engine; writes are refused".into(),
     }))
 }
@@ -206,47 +253,45 @@ pub fn after_command(store: &mut Store, now_us: i64) -> Result<(), String> {
     };
     let sh = &att.shared;
     if sh.dirty.load(Ordering::Relaxed) != store.dirty {
-        sh.dirty.store(store.dirty, Ordering::Relaxed);
+        // SeqCst: pairs with the background thread's announce-then-check before it sleeps.
+        sh.dirty.store(store.dirty, Ordering::SeqCst);
         if !sh.cfg.save_rules.is_empty() {
             sh.wake();
         }
     }
-    if store.oplog.cmds.is_empty() {
+    if store.oplog.is_empty() {
         return Ok(());
     }
     let Some(w) = att.writer.as_mut() else {
-        store.oplog.cmds.clear();
+        store.oplog.clear();
         return Ok(());
     };
-    log::encode_batch(&mut w.pending, now_us, &store.oplog.cmds);
-    store.oplog.cmds.clear();
-    let always = sh.cfg.fsync == FsyncPolicy::Always;
-    match w.write_pending(always) {
-        Ok(_) => {
-            if sh.write_failed.load(Ordering::Relaxed) {
-                sh.write_failed.store(false, Ordering::Relaxed);
-            }
-            if sh.cfg.fsync == FsyncPolicy::EverySec && !sh.unsynced.load(Ordering::Relaxed) {
-                sh.unsynced.store(true, Ordering::Release);
-                sh.wake();
-            }
-            let pct = sh.cfg.auto_rewrite_percentage;
-            if pct > 0 && w.good_len >= sh.cfg.auto_rewrite_min_size {
-                let base = sh.rewrite_base.load(Ordering::Relaxed).max(1);
-                if w.good_len.saturating_sub(base) * 100 / base >= pct
-                    && !sh.rewrite_wanted.swap(true, Ordering::AcqRel)
-                {
-                    sh.wake();
-                }
-            }
-            Ok(())
-        }
-        Err(e) => {
-            sh.write_failed.store(true, Ordering::Release);
+    let was_empty = w.pending.is_empty();
+    let before = w.pending.len();
+    store.oplog.take_frame(&mut w.pending, now_us);
+    w.len += (w.pending.len() - before) as u64;
+    if sh.cfg.fsync == FsyncPolicy::Always {
+        if let Err(e) = w.flush(true) {
+            sh.set_failed(&sh.write_failed, e.clone());
             sh.wake();
-            Err(format!("MISCONF Errors writing to the AOF file: {e}"))
+            return Err(format!("MISCONF Errors writing to the AOF file: {e}"));
+        }
+        if sh.write_failed.load(Ordering::Relaxed) {
+            sh.clear_failed(&sh.write_failed);
+        }
+    } else if was_empty && !w.pending.is_empty() {
+        sh.request_flush();
+    }
+    let pct = sh.cfg.auto_rewrite_percentage;
+    if pct > 0 && w.len >= sh.cfg.auto_rewrite_min_size {
+        let base = sh.rewrite_base.load(Ordering::Relaxed).max(1);
+        if w.len.saturating_sub(base) * 100 / base >= pct
+            && !sh.rewrite_wanted.swap(true, Ordering::AcqRel)
+        {
+            sh.wake();
         }
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,31 +339,28 @@ pub fn begin_save(store: &mut Store, now_ms: i64, to: Option<&Path>) -> Result<S
             now_ms,
         });
     }
-    let pending = std::mem::take(&mut store.oplog.cmds);
     let dirty = store.dirty;
     let att = store.persist.as_mut().expect("own file implies attached");
     let gen = att.generation + 1;
     if let Some(w) = att.writer.as_mut() {
         // Whatever ran before this instant belongs to the old log, durably, before the new one
         // takes over (a later log must never hold writes whose predecessors could be lost).
-        if !pending.is_empty() {
-            log::encode_batch(&mut w.pending, now_ms * 1000, &pending);
+        store.oplog.take_frame(&mut w.pending, now_ms * 1000);
+        if let Err(e) = w.flush(true) {
+            att.shared.set_failed(&att.shared.write_failed, e.clone());
+            return Err(format!("MISCONF Errors writing to the AOF file: {e}"));
         }
-        w.write_pending(false)
-            .map_err(|e| format!("MISCONF Errors writing to the AOF file: {e}"))?;
-        w.file.sync_data().map_err(|e| {
-            format!(
-                "MISCONF Errors writing to the AOF file: {}",
-                log::os_error_text(&e)
-            )
-        })?;
+    } else {
+        store.oplog.clear();
     }
     if att.shared.cfg.appendonly {
         let nw = log::create(&att.shared.cfg.path, gen)
             .map_err(|e| format!("ERR could not start a new log: {}", log::os_error_text(&e)))?;
-        *att.shared.log_file.lock() = Some(nw.file.clone());
+        *att.shared.log_file.lock() = Some(nw.out.lock().file.clone());
         att.writer = Some(nw);
         att.shared.unsynced.store(false, Ordering::Release);
+        att.shared.clear_failed(&att.shared.write_failed);
+        att.shared.clear_failed(&att.shared.sync_failed);
     }
     att.generation = gen;
     let shared = att.shared.clone();
@@ -606,7 +648,8 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
         lock: Mutex::new(Some(lock)),
         stop: Mutex::new(false),
         cv: Condvar::new(),
-        idle: AtomicBool::new(false),
+        park: AtomicU8::new(RUNNING),
+        flush_wanted: AtomicBool::new(false),
         dirty: AtomicU64::new(0),
         dirty_at_save: AtomicU64::new(0),
         lastsave_ms: AtomicI64::new(now_ms),
@@ -614,9 +657,14 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
         last_bgsave_ok: AtomicBool::new(true),
         unsynced: AtomicBool::new(false),
         write_failed: AtomicBool::new(false),
+        sync_failed: AtomicBool::new(false),
         rewrite_wanted: AtomicBool::new(false),
-        sync_error: Mutex::new(None),
-        log_file: Mutex::new(writer.as_ref().map(|w: &log::LogWriter| w.file.clone())),
+        fail_text: Mutex::new(None),
+        log_file: Mutex::new(
+            writer
+                .as_ref()
+                .map(|w: &log::LogWriter| w.out.lock().file.clone()),
+        ),
         oldest_log: AtomicU64::new(gens.first().copied().unwrap_or(generation)),
         rewrite_base: AtomicU64::new(0),
     });
@@ -633,7 +681,7 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
     if appendonly && att.writer.is_none() && !need_snapshot {
         let w = log::create(&att.shared.cfg.path, generation)
             .map_err(|e| PersistError::io(&att.shared.cfg.path, &e))?;
-        *att.shared.log_file.lock() = Some(w.file.clone());
+        *att.shared.log_file.lock() = Some(w.out.lock().file.clone());
         att.writer = Some(w);
     }
     store.persist = Some(att);
@@ -685,14 +733,14 @@ pub fn close(engine: &Engine) -> Result<(), String> {
     }
     let now = engine.clock().now_ms();
     let r = begin_save(&mut store, now, None).and_then(|job| job.finish().map(|_| ()));
-    if let Some(att) = store.persist.take() {
-        if let Some(w) = &att.writer {
-            let _ = w.file.sync_data();
+    if let Some(mut att) = store.persist.take() {
+        if let Some(w) = att.writer.as_mut() {
+            let _ = w.flush(true);
         }
         att.shared.lock.lock().take();
     }
     store.oplog.on = false;
-    store.oplog.cmds.clear();
+    store.oplog.clear();
     store.oplog.closed = true;
     r
 }
@@ -723,82 +771,190 @@ fn save_due(sh: &Shared, now_ms: i64) -> bool {
         .any(|&(secs, n)| changes >= n && elapsed_s >= secs)
 }
 
-fn has_work(sh: &Shared) -> bool {
-    sh.unsynced.load(Ordering::Acquire)
-        || sh.write_failed.load(Ordering::Acquire)
-        || sh.sync_error.lock().is_some()
-        || sh.rewrite_wanted.load(Ordering::Acquire)
-        || (!sh.cfg.save_rules.is_empty()
-            && sh.dirty.load(Ordering::Relaxed) != sh.dirty_at_save.load(Ordering::Relaxed))
+/// How long the log buffer may wait before the background thread writes it: long enough to
+/// gather many commands per write, short enough that kill -9 loses only milliseconds.
+const FLUSH_DELAY: Duration = Duration::from_millis(2);
+/// fsync interval under `everysec`.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+/// Retry interval for a failing log write or fsync.
+const RETRY_EVERY: Duration = Duration::from_millis(200);
+/// How often save rules are checked while there are unsaved changes.
+const SAVE_TICK: Duration = Duration::from_secs(1);
+/// Like Redis, a failed scheduled save is retried only after a delay.
+const SAVE_RETRY: Duration = Duration::from_secs(5);
+
+/// The background thread's clocks.
+struct Timers {
+    flush_at: Option<Instant>,
+    last_sync: Instant,
+    last_retry: Instant,
+    last_save_check: Instant,
+    last_failed_save: Option<Instant>,
+}
+
+/// When the background thread next has something to do (None: nothing until woken).
+fn next_deadline(sh: &Shared, t: &mut Timers, now: Instant) -> Option<Instant> {
+    let mut next: Option<Instant> = None;
+    let mut at = |i: Instant| next = Some(next.map_or(i, |n: Instant| n.min(i)));
+    if sh.flush_wanted.load(Ordering::SeqCst) {
+        at(*t.flush_at.get_or_insert(now + FLUSH_DELAY));
+    }
+    if sh.cfg.fsync == FsyncPolicy::EverySec && sh.unsynced.load(Ordering::Acquire) {
+        at(t.last_sync + SYNC_EVERY);
+    }
+    if sh.failing() {
+        at(t.last_retry + RETRY_EVERY);
+    }
+    if sh.rewrite_wanted.load(Ordering::Acquire) {
+        at(t.last_failed_save.map_or(now, |f| f + SAVE_RETRY));
+    } else if !sh.cfg.save_rules.is_empty()
+        && sh.dirty.load(Ordering::SeqCst) != sh.dirty_at_save.load(Ordering::Relaxed)
+    {
+        let check = t.last_save_check + SAVE_TICK;
+        at(t.last_failed_save.map_or(check, |f| check.max(f + SAVE_RETRY)));
+    }
+    next
+}
+
+/// Writes the log buffer (taken under the engine lock, written without it).
+fn flush_log(engine: &Engine, sh: &Shared) {
+    let mut store = engine.lock();
+    sh.flush_wanted.store(false, Ordering::SeqCst);
+    let Some(w) = store.persist.as_mut().and_then(|a| a.writer.as_mut()) else {
+        return;
+    };
+    let out = w.out.clone();
+    // Taken before the engine lock is let go: frames reach the file in the order gathered.
+    let mut file = out.lock();
+    let spare = std::mem::take(&mut file.spare);
+    let buf = std::mem::replace(&mut w.pending, spare);
+    drop(store);
+    match file.write(buf, false) {
+        Ok(()) => {
+            if sh.write_failed.load(Ordering::Relaxed) {
+                sh.clear_failed(&sh.write_failed);
+            }
+            if sh.cfg.fsync == FsyncPolicy::EverySec {
+                sh.unsynced.store(true, Ordering::Release);
+            }
+        }
+        Err(e) => sh.set_failed(&sh.write_failed, e),
+    }
+}
+
+/// fsyncs the current log (without any lock but the file handle's).
+fn sync_log(sh: &Shared) {
+    let file = sh.log_file.lock().clone();
+    if let Some(f) = file {
+        sh.unsynced.store(false, Ordering::Release);
+        match f.sync_data() {
+            Ok(()) => {
+                if sh.sync_failed.load(Ordering::Relaxed) {
+                    sh.clear_failed(&sh.sync_failed);
+                }
+            }
+            Err(e) => {
+                sh.set_failed(&sh.sync_failed, log::os_error_text(&e));
+                sh.unsynced.store(true, Ordering::Release);
+            }
+        }
+    }
 }
 
 fn run(weak: Weak<Engine>, sh: Arc<Shared>) {
-    const TICK: Duration = Duration::from_secs(1);
-    const RETRY_DELAY: Duration = Duration::from_secs(5);
-    let mut last_sync = Instant::now();
-    let mut last_failed_save: Option<Instant> = None;
+    let start = Instant::now();
+    let mut t = Timers {
+        flush_at: None,
+        last_sync: start,
+        last_retry: start,
+        last_save_check: start,
+        last_failed_save: None,
+    };
     loop {
         {
             let mut stop = sh.stop.lock();
-            if *stop {
-                return;
-            }
-            sh.idle.store(true, Ordering::Release);
-            if !has_work(&sh) {
-                while sh.idle.load(Ordering::Acquire) && !*stop {
-                    sh.cv.wait(&mut stop);
+            loop {
+                if *stop {
+                    return;
                 }
-                continue;
-            }
-            sh.idle.store(false, Ordering::Release);
-            let wait = TICK
-                .saturating_sub(last_sync.elapsed())
-                .max(Duration::from_millis(50));
-            sh.cv.wait_for(&mut stop, wait);
-            if *stop {
-                return;
-            }
-        }
-        if sh.unsynced.swap(false, Ordering::AcqRel) || sh.sync_error.lock().is_some() {
-            let file = sh.log_file.lock().clone();
-            if let Some(f) = file {
-                last_sync = Instant::now();
-                match f.sync_data() {
-                    Ok(()) => *sh.sync_error.lock() = None,
-                    Err(e) => {
-                        *sh.sync_error.lock() = Some(log::os_error_text(&e));
-                        sh.unsynced.store(true, Ordering::Release);
+                let now = Instant::now();
+                match next_deadline(&sh, &mut t, now) {
+                    Some(d) if d <= now => break,
+                    Some(d) => {
+                        let mode = if sh.flush_wanted.load(Ordering::SeqCst) {
+                            RUNNING
+                        } else {
+                            TIMED
+                        };
+                        sh.park.store(mode, Ordering::SeqCst);
+                        // Re-check after announcing the sleep (a flush request may have raced it).
+                        if mode == TIMED && sh.flush_wanted.load(Ordering::SeqCst) {
+                            sh.park.store(RUNNING, Ordering::SeqCst);
+                            continue;
+                        }
+                        sh.cv.wait_for(&mut stop, d - now);
+                        sh.park.store(RUNNING, Ordering::SeqCst);
+                    }
+                    None => {
+                        sh.park.store(PARKED, Ordering::SeqCst);
+                        if next_deadline(&sh, &mut t, now).is_none() {
+                            while sh.park.load(Ordering::SeqCst) == PARKED && !*stop {
+                                sh.cv.wait(&mut stop);
+                            }
+                        }
+                        sh.park.store(RUNNING, Ordering::SeqCst);
                     }
                 }
             }
         }
+        let now = Instant::now();
         let Some(engine) = weak.upgrade() else { return };
-        if sh.write_failed.load(Ordering::Acquire) {
-            let mut store = engine.lock();
-            let always = sh.cfg.fsync == FsyncPolicy::Always;
-            if let Some(w) = store.persist.as_mut().and_then(|a| a.writer.as_mut()) {
-                if w.write_pending(always).is_ok() {
-                    sh.write_failed.store(false, Ordering::Release);
-                    if !always {
-                        sh.unsynced.store(true, Ordering::Release);
+        if t.flush_at.is_some_and(|f| f <= now) {
+            t.flush_at = None;
+            flush_log(&engine, &sh);
+        }
+        if sh.cfg.fsync == FsyncPolicy::EverySec
+            && sh.unsynced.load(Ordering::Acquire)
+            && now >= t.last_sync + SYNC_EVERY
+        {
+            t.last_sync = now;
+            sync_log(&sh);
+        }
+        if sh.failing() && now >= t.last_retry + RETRY_EVERY {
+            t.last_retry = now;
+            if sh.write_failed.load(Ordering::Acquire) {
+                let mut store = engine.lock();
+                let always = sh.cfg.fsync == FsyncPolicy::Always;
+                if let Some(w) = store.persist.as_mut().and_then(|a| a.writer.as_mut()) {
+                    if w.flush(always).is_ok() {
+                        sh.clear_failed(&sh.write_failed);
+                        if sh.cfg.fsync == FsyncPolicy::EverySec {
+                            sh.unsynced.store(true, Ordering::Release);
+                        }
                     }
                 }
             }
+            if sh.sync_failed.load(Ordering::Acquire) {
+                sync_log(&sh);
+            }
         }
-        let now = engine.clock().now_ms();
-        // Like Redis, a failed scheduled save is retried only after a delay.
-        let may_save = last_failed_save.is_none_or(|t| t.elapsed() >= RETRY_DELAY);
+        let save_check_due = now >= t.last_save_check + SAVE_TICK;
+        let may_save = t.last_failed_save.is_none_or(|f| now >= f + SAVE_RETRY);
+        if save_check_due {
+            t.last_save_check = now;
+        }
+        let now_ms = engine.clock().now_ms();
         if may_save
-            && (sh.rewrite_wanted.load(Ordering::Acquire) || save_due(&sh, now))
+            && (sh.rewrite_wanted.load(Ordering::Acquire) || (save_check_due && save_due(&sh, now_ms)))
             && !sh.saving.swap(true, Ordering::AcqRel)
         {
             let job = {
                 let mut store = engine.lock();
-                begin_save(&mut store, now, None)
+                begin_save(&mut store, now_ms, None)
             };
             drop(engine);
             let ok = job.and_then(|j| j.finish()).is_ok();
-            last_failed_save = if ok { None } else { Some(Instant::now()) };
+            t.last_failed_save = if ok { None } else { Some(Instant::now()) };
             sh.saving.store(false, Ordering::Release);
         }
     }
