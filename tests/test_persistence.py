@@ -60,8 +60,8 @@ def open_engine(path, *, wait_for_lock: float = 2.0, **kw):
             time.sleep(0.01)
 
 
-def run_child(code: str, *args, **kw) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
+def run_child(code: str, *args, env_extra: dict | None = None, **kw) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH, **(env_extra or {}))
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, **kw,
@@ -219,6 +219,30 @@ def test_atexit_saves_a_pool_owned_engine(tmp_path):
     assert cmd(e, "GET", "x") == b"42"
 
 
+def test_atexit_saves_an_engine_made_directly(tmp_path):
+    path = tmp_path / "d.dat"
+    p = run_child(
+        """
+        import sys
+        from burner_redis import Engine
+        e = Engine(persistence_path=sys.argv[1], appendfsync="no", save_rules="")
+        s = e.session()
+        s.execute(("SET", "x", "42"))
+        assert s.read() == b"OK"
+        dropped = Engine(persistence_path=sys.argv[1] + "-other", save_rules="")
+        del dropped  # a dropped engine is not kept alive (or saved) by the exit registry
+        """,
+        path,
+        env_extra={"PYTHONWARNINGS": "error"},
+    )
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert err == "", f"the exit save printed something: {err}"
+    assert (tmp_path / "d.dat.aof.2").exists() and not (tmp_path / "d.dat.aof.1").exists()
+    e = open_engine(path)
+    assert cmd(e, "GET", "x") == b"42"
+
+
 # --- crash safety -----------------------------------------------------------------------------
 
 WRITER = """
@@ -354,6 +378,73 @@ def test_truncated_log_tail_loads_prefix_with_a_logged_warning(tmp_path, caplog)
     log.write_bytes(data)
     with pytest.raises(CorruptDataError, match=r"aof\.1"):
         open_engine(path)
+
+
+def frame_starts(data: bytes) -> list[int]:
+    """Offsets of the frames of a log or snapshot file (12-byte file header, then frames of
+    [u32 length][u32 crc][payload])."""
+    starts, pos = [], 12
+    while pos + 8 <= len(data):
+        starts.append(pos)
+        pos += 8 + int.from_bytes(data[pos:pos + 4], "little")
+    return starts
+
+
+def _log_with_keys(tmp_path, n, big_last=False):
+    path = tmp_path / "d.dat"
+    e = open_engine(path, appendfsync="always")
+    for i in range(n):
+        cmd(e, "SET", f"k{i}", "v")
+    if big_last:
+        cmd(e, "SET", "big", "x" * 6000)
+    del e
+    return path, tmp_path / "d.dat.aof.1"
+
+
+def test_zero_filled_log_tail_is_a_torn_tail(tmp_path, caplog):
+    # What an OS crash can leave: the log's new size reached the disk, its last blocks did not.
+    path, log = _log_with_keys(tmp_path, 10)
+    log.write_bytes(log.read_bytes() + bytes(8192))
+    with caplog.at_level(logging.WARNING, logger="burner_redis.persistence"):
+        e = open_engine(path)
+    assert any("zeros" in r.getMessage() for r in caplog.records)
+    assert cmd(e, "EXISTS", *[f"k{i}" for i in range(10)]) == 10
+    # The zeros were cut off: appends continue a valid log.
+    cmd(e, "SET", "after", "1")
+    del e
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="burner_redis.persistence"):
+        e = open_engine(path)
+    assert not caplog.records
+    assert cmd(e, "GET", "after") == b"1"
+
+
+def test_zeros_from_a_block_boundary_inside_the_last_record_are_a_torn_tail(tmp_path, caplog):
+    path, log = _log_with_keys(tmp_path, 3, big_last=True)
+    data = log.read_bytes()
+    assert len(data) > 4096 + 100
+    log.write_bytes(data[:4096] + bytes(len(data) - 4096))
+    with caplog.at_level(logging.WARNING, logger="burner_redis.persistence"):
+        e = open_engine(path)
+    assert any("zeros" in r.getMessage() for r in caplog.records)
+    assert cmd(e, "EXISTS", "k0", "k1", "k2") == 3
+    assert cmd(e, "EXISTS", "big") == 0
+
+
+@pytest.mark.parametrize("where", ["between records", "after the last record"])
+def test_zeros_followed_by_data_are_corruption(tmp_path, where):
+    path, log = _log_with_keys(tmp_path, 10)
+    data = log.read_bytes()
+    starts = frame_starts(data)
+    assert len(starts) == 11  # the header frame, then one per SET
+    if where == "between records":
+        bad = data[:starts[8]] + bytes(4096) + data[starts[8]:]
+    else:
+        bad = data + bytes(4096) + data[starts[-1]:]
+    log.write_bytes(bad)
+    with pytest.raises(CorruptDataError, match=r"aof\.1"):
+        open_engine(path)
+    assert log.read_bytes() == bad, "a damaged log must never be rewritten"
 
 
 def test_second_opener_gets_a_lock_error_in_process_and_across_processes(tmp_path):

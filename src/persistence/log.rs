@@ -420,8 +420,33 @@ pub struct ReadLog {
     pub good_len: u64,
     /// Set when the last frame was torn (cut short) and was left out.
     pub torn_at: Option<u64>,
+    /// The torn tail is zeros (what an OS crash can leave when the file's size reached the disk
+    /// before its data did).
+    pub zero_tail: bool,
     /// Set when a damaged frame was found (only returned when the caller allows salvaging).
     pub damaged: Option<PersistError>,
+}
+
+/// Size of the blocks a file system exposes as zeros after a crash.
+const BLOCK: usize = 4096;
+
+/// True when the damaged frame at `start` is where a tail of zeros begins: the file is all
+/// zeros from the frame's start (or from a block boundary inside the frame) to its end. An OS
+/// crash can leave that (the file's new size reached the disk, its last blocks did not); zeros
+/// followed by anything else are damage.
+fn zero_tail_from(data: &[u8], start: usize) -> bool {
+    let z = data.len() - data.iter().rev().take_while(|&&b| b == 0).count();
+    if z == data.len() {
+        return false;
+    }
+    if z <= start {
+        return true;
+    }
+    // Zeros from a block boundary inside this frame (its head was written, its end was not).
+    let claimed_end = data
+        .get(start..start + frame::FRAME_HEAD)
+        .map(|h| start + frame::FRAME_HEAD + u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize);
+    z % BLOCK == 0 && claimed_end.is_some_and(|end| z < end)
 }
 
 /// Parses the log `data` (the bytes of `lp`) of generation `gen`. A torn last frame is left out
@@ -434,6 +459,7 @@ pub fn read(lp: &Path, data: &[u8], gen: u64, salvage: bool) -> Result<ReadLog, 
         batches: Vec::new(),
         good_len: pos as u64,
         torn_at: None,
+        zero_tail: false,
         damaged: None,
     };
     let mut first = true;
@@ -477,6 +503,12 @@ pub fn read(lp: &Path, data: &[u8], gen: u64, salvage: bool) -> Result<ReadLog, 
                 Err(e) => corrupt(start, format!("undecodable log frame: {e}")),
             },
         };
+        let at = err.offset.unwrap_or(0) as usize;
+        if !first && zero_tail_from(data, at) {
+            out.torn_at = Some(at as u64);
+            out.zero_tail = true;
+            break;
+        }
         if first && err.offset == Some(frame::HEADER_LEN as u64) || !salvage {
             return Err(err);
         }

@@ -596,6 +596,7 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
         };
         let damaged = rl.damaged.clone();
         let torn_at = rl.torn_at;
+        let rl_zero_tail = rl.zero_tail;
         let good_len = rl.good_len;
         replay(store, rl.batches, &lp)?;
         if let Some(e) = damaged {
@@ -618,8 +619,13 @@ pub fn open(cfg: Config, store: &mut Store, now_ms: i64) -> Result<Vec<String>, 
                 need_snapshot = true;
                 break;
             }
+            let what = if rl_zero_tail {
+                "log ends in zeros (left by a crash)"
+            } else {
+                "last record is truncated"
+            };
             warnings.push(format!(
-                "{}: last record is truncated at byte offset {off}; loaded the {} bytes before it",
+                "{}: {what} at byte offset {off}; loaded the {} bytes before it",
                 lp.display(),
                 good_len
             ));
@@ -745,12 +751,39 @@ pub fn close(engine: &Engine) -> Result<(), String> {
     r
 }
 
+/// Every engine of this process that had persistence attached (weakly: dropping an engine
+/// removes it), so that the embedding can give each its final save at exit ([`close_all`]).
+static OPEN: Mutex<Vec<Weak<Engine>>> = Mutex::new(Vec::new());
+
+/// Closes (final save, release of the files) every engine of this process that still has
+/// persistence attached. Returns the failures as `path: error` texts.
+pub fn close_all() -> Vec<String> {
+    let engines: Vec<Arc<Engine>> = {
+        let mut open = OPEN.lock();
+        open.retain(|w| w.strong_count() > 0);
+        open.iter().filter_map(Weak::upgrade).collect()
+    };
+    let mut failures = Vec::new();
+    for e in engines {
+        let path = e.lock().persist.as_ref().map(|a| a.shared.cfg.path.clone());
+        if let (Some(path), Err(m)) = (path, close(&e)) {
+            failures.push(format!("{}: {m}", path.display()));
+        }
+    }
+    failures
+}
+
 /// Starts the background thread for the persistence attached to `engine`'s store.
 pub fn spawn(engine: &Arc<Engine>) {
     let Some(shared) = engine.lock().persist.as_ref().map(|a| a.shared.clone()) else {
         return;
     };
     let weak = Arc::downgrade(engine);
+    {
+        let mut open = OPEN.lock();
+        open.retain(|w| w.strong_count() > 0);
+        open.push(weak.clone());
+    }
     let _ = std::thread::Builder::new()
         .name("burner-persist".into())
         .spawn(move || run(weak, shared));
