@@ -235,7 +235,7 @@ def test_atexit_saves_an_engine_made_directly(tmp_path):
         path,
         env_extra={"PYTHONWARNINGS": "error"},
     )
-    out, err = p.communicate(timeout=30)
+    _, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert err == "", f"the exit save printed something: {err}"
     assert (tmp_path / "d.dat.aof.2").exists() and not (tmp_path / "d.dat.aof.1").exists()
