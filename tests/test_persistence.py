@@ -184,6 +184,67 @@ def test_sync_pool_bgsave_and_export(tmp_path):
     assert cmd(e, "GET", "a") == b"1"
 
 
+def test_bgsave_writes_the_state_of_its_instant_while_writes_race_it(tmp_path):
+    """Everything written after BGSAVE replied (overwrites, deletes, TTLs, a FLUSHDB, SWAPDB)
+    is absent from the snapshot; the snapshot plus the log still give the final state."""
+    import shutil
+
+    path = tmp_path / "d.dat"
+    e = open_engine(path, appendfsync="no")
+    s = e.session()
+    n = 200_000
+    for start in range(0, n, 10_000):
+        s.execute_many([("SET", f"k{i}", f"v{i}") for i in range(start, start + 10_000)])
+        for _ in range(10_000):
+            s.read()
+    cmd(e, "HSET", "h", "f", "1")
+    s.execute(("BGSAVE",))
+    assert s.read() == b"Background saving started"
+    raced = 0
+    while b"rdb_bgsave_in_progress:1" in cmd(e, "INFO", "persistence"):
+        # Overwrites in the lower half, deletes in the upper half, a TTL, a hash field, new keys.
+        i = (raced * 50) % (n // 2)
+        batch = [("SET", f"k{j}", "new") for j in range(i, i + 50)]
+        batch += [("DEL", f"k{n - 1 - i}"), ("PEXPIRE", f"k{i + 1}", "100000"), ("HSET", "h", "f", "2"), ("SET", f"fresh{raced}", "x")]
+        s.execute_many(batch)
+        for _ in batch:
+            s.read()
+        raced += 1
+    assert raced > 0, "the save ended before any write raced it"
+    cmd(e, "SWAPDB", "0", "1")
+    cmd(e, "FLUSHDB")
+    probe = [("GET", f"k{j}") for j in range(0, n, 97)] + [("HGET", "h", "f"), ("DBSIZE",), ("GET", f"k{n - 1}")]
+
+    def read_probe(engine):
+        ps = engine.session()
+        ps.execute(("SELECT", "1"))
+        ps.read()
+        ps.execute_many(probe)
+        return [ps.read() for _ in probe]
+
+    final = read_probe(e)
+    assert final[-1] is None and final[-3] == b"2"
+    # The snapshot alone (no log): a copy opened without the append-only log.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(path, alone / "d.dat")
+    snap = open_engine(alone / "d.dat", appendonly=False)
+    assert cmd(snap, "DBSIZE") == n + 1
+    ss = snap.session()
+    ss.execute_many([("GET", f"k{j}") for j in range(n)])
+    got = [ss.read() for _ in range(n)]
+    assert [j for j, v in enumerate(got) if v != f"v{j}".encode()] == []
+    assert cmd(snap, "HGET", "h", "f") == b"1" and cmd(snap, "TTL", "k1") == -1
+    snap.close()
+    # Snapshot plus log: the state after everything.
+    del s
+    e.close()
+    del e
+    e = open_engine(path)
+    assert cmd(e, "DBSIZE") == 0
+    assert read_probe(e) == final
+
+
 def test_save_rules_snapshot_on_schedule(tmp_path):
     path = tmp_path / "d.dat"
     e = open_engine(path, save_rules="1 1")

@@ -10,6 +10,7 @@
 
 use indexmap::IndexMap;
 
+use super::cow::{DbCow, Op};
 use crate::types::Value;
 
 type Hasher = foldhash::fast::RandomState;
@@ -19,6 +20,8 @@ type Hasher = foldhash::fast::RandomState;
 pub struct Db {
     keys: IndexMap<Box<[u8]>, Value, Hasher>,
     expires: IndexMap<Box<[u8]>, i64, Hasher>,
+    /// A background save running over this database (see `cow.rs`): told before each mutation.
+    pub cow: Option<Box<DbCow>>,
 }
 
 impl Db {
@@ -67,6 +70,7 @@ impl Db {
 
     /// The value under `key`, mutable, ignoring expiry.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.before(Op::Touch(key));
         self.keys.get_mut(key)
     }
 
@@ -77,6 +81,7 @@ impl Db {
 
     /// Stores `value` under `key` and clears any TTL (SET semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
+        self.before(Op::Touch(key));
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
         }
@@ -85,6 +90,7 @@ impl Db {
 
     /// Stores `value` under `key`, keeping an existing TTL.
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
+        self.before(Op::Touch(key));
         if let Some(slot) = self.keys.get_mut(key) {
             *slot = value;
         } else {
@@ -94,6 +100,7 @@ impl Db {
 
     /// The value under `key`, inserting `make()` first when absent.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Value {
+        self.before(Op::Touch(key));
         if !self.keys.contains_key(key) {
             self.keys.insert(key.into(), make());
         }
@@ -102,6 +109,7 @@ impl Db {
 
     /// Removes `key` and its TTL; returns the value.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        self.before(Op::Remove(key));
         let v = self.keys.swap_remove(key)?;
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
@@ -116,6 +124,7 @@ impl Db {
 
     /// Sets the absolute expiry of an existing key.
     pub fn set_expiry(&mut self, key: &[u8], at_ms: i64) {
+        self.before(Op::Touch(key));
         if let Some(slot) = self.expires.get_mut(key) {
             *slot = at_ms;
         } else if self.keys.contains_key(key) {
@@ -125,11 +134,13 @@ impl Db {
 
     /// Removes the TTL of `key`; returns true when it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.before(Op::Touch(key));
         self.expires.swap_remove(key).is_some()
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.before(Op::Clear);
         self.keys = IndexMap::default();
         self.expires = IndexMap::default();
     }
@@ -142,6 +153,25 @@ impl Db {
     /// Iterates keys with their expiry time.
     pub fn iter_expires(&self) -> impl Iterator<Item = (&[u8], i64)> {
         self.expires.iter().map(|(k, v)| (&**k, *v))
+    }
+
+    /// Tells a running background save about a mutation before it happens (see `cow.rs`).
+    #[inline]
+    fn before(&mut self, op: Op<'_>) {
+        if let Some(mut c) = self.cow.take() {
+            c.before(self, op);
+            self.cow = Some(c);
+        }
+    }
+
+    /// The position of `key`.
+    pub fn index_of(&self, key: &[u8]) -> Option<usize> {
+        self.keys.get_index_of(key)
+    }
+
+    /// The key and value at position `i`.
+    pub fn entry_at(&self, i: usize) -> Option<(&[u8], &Value)> {
+        self.keys.get_index(i).map(|(k, v)| (&**k, v))
     }
 
     /// The key at position `i`.

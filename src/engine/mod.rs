@@ -8,6 +8,7 @@
 pub mod blocking;
 pub mod client;
 pub mod clock;
+pub mod cow;
 pub mod db;
 pub mod expiry;
 pub mod pubsub;

@@ -102,9 +102,14 @@ impl OpLog {
     /// Before a write command runs: encodes it; [`OpLog::finish`] keeps it if it changed data.
     pub fn begin(&mut self, db: usize, args: &[Vec<u8>], dirty: u64) -> Begun {
         let at = self.buf.len();
-        let spop_key = (args.len() >= 2 && args[0].eq_ignore_ascii_case(b"spop"))
-            .then(|| args[1].clone());
-        encode_cmd(&mut self.buf, db as u32, args.len(), args.iter().map(|a| &a[..]));
+        let spop_key =
+            (args.len() >= 2 && args[0].eq_ignore_ascii_case(b"spop")).then(|| args[1].clone());
+        encode_cmd(
+            &mut self.buf,
+            db as u32,
+            args.len(),
+            args.iter().map(|a| &a[..]),
+        );
         let b = Begun {
             db: db as u32,
             at,
@@ -122,12 +127,7 @@ impl OpLog {
     /// After the command ran: keeps its entry when it changed data (`dirty` moved) and logged no
     /// inner commands itself (EXEC and scripts are logged as what they ran). The entry goes after
     /// whatever was recorded while it ran (expirations it caused come first, as they happened).
-    pub fn finish(
-        &mut self,
-        b: Begun,
-        dirty: u64,
-        reply: &Result<Reply, crate::error::CmdError>,
-    ) {
+    pub fn finish(&mut self, b: Begun, dirty: u64, reply: &Result<Reply, crate::error::CmdError>) {
         self.depth = self.depth.saturating_sub(1);
         if dirty == b.dirty {
             // Nothing changed, so nothing was recorded meanwhile either.
@@ -307,6 +307,7 @@ pub fn open_append(lp: &Path, gen: u64, good_len: u64) -> io::Result<LogWriter> 
             written: good_len,
             carry: Vec::new(),
             spare: Vec::new(),
+            prev: None,
         })),
     })
 }
@@ -350,6 +351,9 @@ pub struct LogFile {
     pub carry: Vec<u8>,
     /// A written buffer kept for reuse as the next `pending` (no regrowing it every flush).
     pub spare: Vec<u8>,
+    /// The previous generation's log while its last writes may not be durable yet: it is
+    /// fsynced before this one ever is (a later log must never be durable ahead of an earlier).
+    pub prev: Option<Arc<File>>,
 }
 
 impl LogFile {
@@ -367,10 +371,19 @@ impl LogFile {
         if data.is_empty() {
             return if fsync { self.sync() } else { Ok(()) };
         }
-        let r = self
-            .file
-            .write_all_at(&data, self.written)
-            .and_then(|_| if fsync { self.file.sync_data() } else { Ok(()) });
+        if fsync {
+            if let Err(e) = self.sync_prev() {
+                self.carry = data;
+                return Err(e);
+            }
+        }
+        let r = self.file.write_all_at(&data, self.written).and_then(|_| {
+            if fsync {
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         match r {
             Ok(()) => {
                 self.written += data.len() as u64;
@@ -389,9 +402,19 @@ impl LogFile {
         }
     }
 
-    /// fsyncs the file.
-    pub fn sync(&self) -> Result<(), String> {
+    /// fsyncs the file (its predecessor first).
+    pub fn sync(&mut self) -> Result<(), String> {
+        self.sync_prev()?;
         self.file.sync_data().map_err(|e| os_error_text(&e))
+    }
+
+    /// fsyncs the previous generation's log if that is still owed.
+    pub fn sync_prev(&mut self) -> Result<(), String> {
+        if let Some(p) = &self.prev {
+            p.sync_data().map_err(|e| os_error_text(&e))?;
+            self.prev = None;
+        }
+        Ok(())
     }
 }
 
