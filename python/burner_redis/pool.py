@@ -23,8 +23,20 @@ Engine = _engine.Engine
 _ENGINE_KWARGS = ("databases", *persistence.ENGINE_KWARGS)
 
 
+#: Pool arguments that become CONFIG parameters of a new engine.
+_CONFIG_KWARGS = {"maxmemory": "maxmemory", "maxmemory_policy": "maxmemory-policy"}
+
+
 def _split_kwargs(kwargs: dict) -> tuple[dict, dict]:
     engine_kw = {k: kwargs.pop(k) for k in _ENGINE_KWARGS if k in kwargs}
+    config = dict(kwargs.pop("config", None) or {})
+    for arg, name in _CONFIG_KWARGS.items():
+        if arg in kwargs:
+            value = kwargs.pop(arg)
+            if value is not None:
+                config[name] = value
+    if config:
+        engine_kw["config"] = config
     return engine_kw, kwargs
 
 

@@ -91,7 +91,7 @@ impl DbCow {
                 self.cursor = self.cursor.min(last);
             }
             Op::Clear => {
-                self.detached = Some(Box::new(std::mem::take(db)));
+                self.detached = Some(Box::new(db.detach()));
             }
         }
     }
@@ -151,12 +151,12 @@ mod tests {
     use crate::types::StrValue;
 
     fn s(v: &str) -> Value {
-        Value::Str(StrValue::Raw(v.as_bytes().to_vec()))
+        Value::Str(StrValue::raw(v.as_bytes()))
     }
 
     fn text(v: &Value) -> String {
         match v {
-            Value::Str(StrValue::Raw(r)) => String::from_utf8(r.clone()).unwrap(),
+            Value::Str(StrValue::Raw(r)) => String::from_utf8(r.to_vec()).unwrap(),
             _ => panic!("not a raw string"),
         }
     }
@@ -192,7 +192,7 @@ mod tests {
     }
 
     fn fresh(n: usize) -> Db {
-        let mut db = Db::new();
+        let mut db = Db::default();
         for i in 0..n {
             db.set(format!("k{i}").as_bytes(), s(&format!("v{i}")));
         }

@@ -168,7 +168,7 @@ impl Walk {
     fn drain(&mut self, mut cow: DbCow, w: &mut dyn Write) -> io::Result<()> {
         let origin = cow.origin as u32;
         let now_ms = self.now_ms;
-        let empty = Db::new();
+        let empty = Db::default();
         loop {
             let mut chunk: Vec<SnapRecord<&Bytes>> = Vec::new();
             let over = cow.step(&empty, snapshot::CHUNK, |k, v, ttl| {

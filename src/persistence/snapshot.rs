@@ -143,7 +143,8 @@ pub fn value_out(v: &Value) -> SnapValue<&Bytes> {
     match v {
         Value::Str(StrValue::Int(i)) => SnapValue::Int(*i),
         // An in-place-edited string reloads as a plain one, as after a Redis restart.
-        Value::Str(StrValue::Raw(r) | StrValue::Grown(r)) => SnapValue::Str(b(r)),
+        Value::Str(StrValue::Raw(r)) => SnapValue::Str(b(r)),
+        Value::Str(StrValue::Grown(r)) => SnapValue::Str(b(r)),
         Value::Hash(h) => SnapValue::Hash(h.iter().map(|(f, v)| (b(f), b(v))).collect()),
         Value::Set(s) => SnapValue::Set(s.iter().map(b).collect()),
         Value::List(l) => SnapValue::List(l.iter().map(|e| b(e)).collect()),
@@ -255,27 +256,27 @@ fn stream_in(snap: SnapStream<ByteBuf>) -> Result<StreamValue, &'static str> {
 pub fn value_in(v: SnapValue<ByteBuf>) -> Result<Value, &'static str> {
     Ok(match v {
         SnapValue::Int(i) => Value::Str(StrValue::Int(i)),
-        SnapValue::Str(s) => Value::Str(StrValue::Raw(s.into_vec())),
+        SnapValue::Str(s) => Value::Str(StrValue::Raw(s.into_vec().into())),
         SnapValue::Hash(items) => {
             let mut h = HashValue::default();
             for (f, v) in items {
                 h.insert(&f, &v);
             }
-            Value::Hash(h)
+            Value::Hash(Box::new(h))
         }
         SnapValue::Set(items) => {
             let mut s = SetValue::default();
             for m in items {
                 s.insert(&m);
             }
-            Value::Set(s)
+            Value::Set(Box::new(s))
         }
-        SnapValue::List(items) => Value::List(
+        SnapValue::List(items) => Value::List(Box::new(
             items
                 .into_iter()
                 .map(ByteBuf::into_vec)
                 .collect::<ListValue>(),
-        ),
+        )),
         SnapValue::ZSet(items) => {
             let mut z = ZSetValue::default();
             for (m, s) in items {

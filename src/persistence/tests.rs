@@ -68,19 +68,21 @@ fn b(s: &str) -> Vec<u8> {
 fn fill(e: &Engine) {
     let mut st = e.lock();
     let db = &mut st.dbs[0];
-    db.set(b"s", Value::Str(StrValue::Raw(b("hello\0world"))));
+    db.set(b"s", Value::Str(StrValue::raw(b"hello\0world")));
     db.set(b"i", Value::Str(StrValue::Int(-42)));
     let mut h = HashValue::default();
     h.insert(b"f1", b"v1");
     h.insert(b"f2", b"");
-    db.set(b"h", Value::Hash(h));
+    db.set(b"h", Value::Hash(Box::new(h)));
     let mut s = SetValue::default();
     s.insert(b"a");
     s.insert(b"17");
-    db.set(b"set", Value::Set(s));
+    db.set(b"set", Value::Set(Box::new(s)));
     db.set(
         b"l",
-        Value::List([b("x"), b("y"), b("x")].into_iter().collect::<ListValue>()),
+        Value::List(Box::new(
+            [b("x"), b("y"), b("x")].into_iter().collect::<ListValue>(),
+        )),
     );
     let mut z = ZSetValue::default();
     z.insert(b"m1", 1.5, Default::default());
@@ -89,13 +91,13 @@ fn fill(e: &Engine) {
     db.set_expiry(b"h", T0 + 10_000);
     db.set(b"gone", Value::Str(StrValue::Int(1)));
     db.set_expiry(b"gone", T0 + 1_000);
-    st.dbs[5].set(b"other", Value::Str(StrValue::Raw(b("db5"))));
+    st.dbs[5].set(b"other", Value::Str(StrValue::raw(b"db5")));
 }
 
 fn check(e: &Engine, with_gone: bool) {
     let st = e.lock();
     let db = &st.dbs[0];
-    assert!(matches!(db.get(b"s"), Some(Value::Str(StrValue::Raw(v))) if v == b"hello\0world"));
+    assert!(matches!(db.get(b"s"), Some(Value::Str(StrValue::Raw(v))) if &**v == b"hello\0world"));
     assert!(matches!(db.get(b"i"), Some(Value::Str(StrValue::Int(-42)))));
     let Some(Value::Hash(h)) = db.get(b"h") else {
         panic!("hash")
@@ -125,7 +127,9 @@ fn check(e: &Engine, with_gone: bool) {
     zs.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(zs, vec![(b("m1"), 1.5), (b("m2"), f64::NEG_INFINITY)]);
     assert_eq!(db.contains(b"gone"), with_gone);
-    assert!(matches!(st.dbs[5].get(b"other"), Some(Value::Str(StrValue::Raw(v))) if v == b"db5"));
+    assert!(
+        matches!(st.dbs[5].get(b"other"), Some(Value::Str(StrValue::Raw(v))) if &**v == b"db5")
+    );
 }
 
 #[test]
