@@ -9,7 +9,7 @@ from typing import Any, final
 
 from typing_extensions import Self
 
-__all__ = ["BLOCKED", "EMPTY", "Blocked", "Empty", "Engine", "PushWaiter", "Server", "Session"]
+__all__ = ["BLOCKED", "EMPTY", "Blocked", "Empty", "Engine", "PushWaiter", "Server", "Session", "_close_persistent_engines"]
 
 @final
 class Blocked:
