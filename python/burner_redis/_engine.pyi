@@ -9,7 +9,7 @@ from typing import Any, final
 
 from typing_extensions import Self
 
-__all__ = ["BLOCKED", "EMPTY", "Blocked", "Empty", "Engine", "PushWaiter", "Server", "Session"]
+__all__ = ["BLOCKED", "EMPTY", "Blocked", "Empty", "Engine", "PushWaiter", "Server", "Session", "_close_persistent_engines"]
 
 @final
 class Blocked:
@@ -109,3 +109,7 @@ class Server:
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, _a: object, _b: object, _c: object) -> None: ...
+
+def _close_persistent_engines() -> list[str]:
+    """Final save of every engine of this process that still has persistence attached; returns
+    the failures."""

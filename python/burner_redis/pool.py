@@ -61,8 +61,6 @@ class _PoolBase:
         self.engine = engine if engine is not None else Engine(**engine_kw)
         # A pool that made a persistent engine owns it: closing the pool saves and releases it.
         self._owns_persistence = engine is None and engine_kw.get("persistence_path") is not None
-        if self._owns_persistence:
-            persistence.track(self.engine)
         ck: dict[str, Any] = {
             "db": int(db),
             "decode_responses": bool(decode_responses),

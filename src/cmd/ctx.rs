@@ -130,7 +130,7 @@ impl<'a> Ctx<'a> {
     pub fn lookup(&mut self, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(key);
         let db = self.client.db;
-        self.store.dbs[db].get_touch(key).map(|v| &*v)
+        self.store.dbs[db].get_touch_ref(key)
     }
 
     /// The value under `key` (after lazy expiry) without counting an access (TYPE, TTL, OBJECT:

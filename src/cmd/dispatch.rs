@@ -83,7 +83,7 @@ pub fn dispatch(
     // For the append-only log: a write command is logged when it changed data and logged no
     // inner commands itself (EXEC and scripts log what they ran).
     let log = (store.oplog.on && spec.has(flags::WRITE))
-        .then(|| (args.clone(), client.db, store.dirty, store.oplog.logged));
+        .then(|| store.oplog.begin(client.db, &args, store.dirty));
     // Redis logs neither EXEC (its commands are logged one by one) nor what scripts run.
     let slow = (store.slowlog.slower_than_us >= 0 && !env.in_script && spec.name != "exec")
         .then(|| ArgSnapshot::take(&args));
@@ -103,10 +103,8 @@ pub fn dispatch(
     if block.is_none() || (!env.block_retry && (env.in_exec || env.in_script)) {
         account(store, client, env, spec, stat_name, &result, usec, slow);
     }
-    if let Some((cmd, db, dirty, logged)) = log {
-        if store.dirty != dirty && store.oplog.logged == logged {
-            store.oplog.record(db, cmd, &result);
-        }
+    if let Some(begun) = log {
+        store.oplog.finish(begun, store.dirty, &result);
     }
     if let Some(req) = block {
         if env.block_retry {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use super::access::AccessClock;
+use super::cow::{DbCow, Op};
 use crate::types::{Bytes, Value};
 
 type Hasher = foldhash::fast::RandomState;
@@ -31,6 +32,8 @@ pub struct Db {
     keys: IndexMap<Bytes, Entry, Hasher>,
     expires: IndexMap<Bytes, i64, Hasher>,
     access: Arc<AccessClock>,
+    /// A background save running over this database (see `cow.rs`): told before each mutation.
+    pub cow: Option<Box<DbCow>>,
 }
 
 impl Default for Db {
@@ -51,6 +54,7 @@ impl Db {
             keys: IndexMap::default(),
             expires: IndexMap::default(),
             access,
+            cow: None,
         }
     }
 
@@ -98,15 +102,26 @@ impl Db {
 
     /// The value under `key`, mutable, ignoring expiry. Does not count as an access.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.before(Op::Touch(key));
         self.keys.get_mut(key).map(|e| &mut e.value)
     }
 
     /// The value under `key`, recording an access (LRU/LFU), ignoring expiry.
     #[inline]
     pub fn get_touch(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.before(Op::Touch(key));
         let e = self.keys.get_mut(key)?;
         self.access.touch(&mut e.meta);
         Some(&mut e.value)
+    }
+
+    /// The value under `key` for reading, recording an access (LRU/LFU), ignoring expiry. (Not a
+    /// mutation of the data: a running background save need not be told.)
+    #[inline]
+    pub fn get_touch_ref(&mut self, key: &[u8]) -> Option<&Value> {
+        let e = self.keys.get_mut(key)?;
+        self.access.touch(&mut e.meta);
+        Some(&e.value)
     }
 
     /// The access metadata of `key` (see `engine::access`).
@@ -126,6 +141,7 @@ impl Db {
 
     /// Stores `value` under `key` and clears any TTL (SET semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
+        self.before(Op::Touch(key));
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
         }
@@ -135,6 +151,7 @@ impl Db {
     /// Stores `value` under `key`, keeping an existing TTL. An overwritten key keeps its LFU
     /// counter (as in Redis) and counts as accessed now under LRU.
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
+        self.before(Op::Touch(key));
         if let Some(slot) = self.keys.get_mut(key) {
             slot.value = value;
             if !self.access.is_lfu() {
@@ -156,6 +173,7 @@ impl Db {
 
     /// The value under `key`, inserting `make()` first when absent.
     pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Value {
+        self.before(Op::Touch(key));
         match self.keys.get_index_of(key) {
             Some(i) => {
                 let e = &mut self.keys[i];
@@ -168,6 +186,7 @@ impl Db {
 
     /// Removes `key` and its TTL; returns the value.
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        self.before(Op::Remove(key));
         let e = self.keys.swap_remove(key)?;
         if !self.expires.is_empty() {
             self.expires.swap_remove(key);
@@ -178,6 +197,7 @@ impl Db {
     /// Removes `key` and its TTL, returning the value with its TTL and access metadata (RENAME,
     /// MOVE: the value travels whole).
     pub fn take(&mut self, key: &[u8]) -> Option<(Value, Option<i64>, u32)> {
+        self.before(Op::Remove(key));
         let e = self.keys.swap_remove(key)?;
         let ttl = if self.expires.is_empty() {
             None
@@ -189,6 +209,11 @@ impl Db {
 
     /// Removes the key at position `i` of the TTL table (and its value); returns the key.
     pub fn remove_by_expiry_index(&mut self, i: usize) -> Option<Bytes> {
+        if self.cow.is_some() {
+            if let Some(key) = self.expires.get_index(i).map(|(k, _)| k.clone()) {
+                self.before(Op::Remove(&key));
+            }
+        }
         let (key, _) = self.expires.swap_remove_index(i)?;
         self.keys.swap_remove(&*key);
         Some(key)
@@ -204,6 +229,7 @@ impl Db {
 
     /// Sets the absolute expiry of an existing key.
     pub fn set_expiry(&mut self, key: &[u8], at_ms: i64) {
+        self.before(Op::Touch(key));
         if let Some(slot) = self.expires.get_mut(key) {
             *slot = at_ms;
         } else if self.keys.contains_key(key) {
@@ -214,11 +240,13 @@ impl Db {
 
     /// Removes the TTL of `key`; returns true when it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.before(Op::Touch(key));
         !self.expires.is_empty() && self.expires.swap_remove(key).is_some()
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        self.before(Op::Clear);
         self.keys = IndexMap::default();
         self.expires = IndexMap::default();
     }
@@ -231,6 +259,32 @@ impl Db {
     /// Iterates keys with their expiry time.
     pub fn iter_expires(&self) -> impl Iterator<Item = (&[u8], i64)> {
         self.expires.iter().map(|(k, v)| (&**k, *v))
+    }
+
+    /// Tells a running background save about a mutation before it happens (see `cow.rs`).
+    #[inline]
+    fn before(&mut self, op: Op<'_>) {
+        if let Some(mut c) = self.cow.take() {
+            c.before(self, op);
+            self.cow = Some(c);
+        }
+    }
+
+    /// Moves every key out into a database of its own, leaving this one empty (on the same
+    /// access clock).
+    pub fn detach(&mut self) -> Db {
+        let empty = Db::new(self.access.clone());
+        std::mem::replace(self, empty)
+    }
+
+    /// The position of `key`.
+    pub fn index_of(&self, key: &[u8]) -> Option<usize> {
+        self.keys.get_index_of(key)
+    }
+
+    /// The key and value at position `i`.
+    pub fn entry_at(&self, i: usize) -> Option<(&[u8], &Value)> {
+        self.keys.get_index(i).map(|(k, e)| (&**k, &e.value))
     }
 
     /// The key at position `i`.

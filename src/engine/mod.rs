@@ -9,6 +9,7 @@ pub mod access;
 pub mod blocking;
 pub mod client;
 pub mod clock;
+pub mod cow;
 pub mod db;
 pub mod evict;
 pub mod expiry;

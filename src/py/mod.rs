@@ -220,5 +220,9 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EmptyMarker>()?;
     m.add_class::<PushWaiter>()?;
     m.add("EMPTY", session::empty_marker(m.py())?)?;
+    m.add_function(wrap_pyfunction!(
+        persist_glue::_close_persistent_engines,
+        m
+    )?)?;
     Ok(())
 }
