@@ -177,11 +177,35 @@ def _socket_of(e) -> str:
     return hit[1].unix_socket
 
 
+def pool_connection(pool):
+    """A connection from a sync redis-py pool: 5.0-5.2 require a command name, 5.3+ take none."""
+    import inspect
+
+    params = inspect.signature(pool.get_connection).parameters
+    first = next(iter(params.values()), None)
+    needs_name = first is not None and first.kind is first.POSITIONAL_OR_KEYWORD and first.default is first.empty
+    return pool.get_connection("_") if needs_name else pool.get_connection()
+
+
+def unix_client(path: str, **kw) -> redis.Redis:
+    """A stock redis-py client on a unix socket. redis-py 7.x's RESP3 handshake tries maintenance
+    notifications, which need a host; they are turned off where the client knows them."""
+    return redis.Redis(unix_socket_path=path, **_unix_kw(kw))
+
+
+def _unix_kw(kw: dict) -> dict:
+    try:
+        from redis.maint_notifications import MaintNotificationsConfig
+    except ImportError:
+        return kw
+    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False), **kw}
+
+
 def engine_client(e, **kw) -> redis.Redis:
     """A sync client of engine ``e``: in-process, or over its socket in socket mode."""
     if not VIA_SOCKET:
         return redis.Redis(connection_pool=BurnerSyncConnectionPool(e, **kw))
-    return redis.Redis(unix_socket_path=_socket_of(e), **kw)
+    return unix_client(_socket_of(e), **kw)
 
 
 def engine_async_client(e, **kw) -> redis.asyncio.Redis:
@@ -195,7 +219,7 @@ def burner_client(served, **kw) -> redis.Redis:
     """The burner side of a differential test: in-process, or over ``served``'s socket."""
     if served is None:
         return redis.Redis(connection_pool=BurnerSyncConnectionPool(**kw))
-    return redis.Redis(unix_socket_path=served.unix_socket, **kw)
+    return unix_client(served.unix_socket, **kw)
 
 
 @pytest.fixture(params=PROTOCOL_MODES)
