@@ -7,6 +7,9 @@ redis-server on a unix socket), loads its data with the same Lua script on both 
   used       INFO memory used_memory growth (MB)
   ratio      burner rss / redis rss
 
+The `small*` workloads store n/5 keys, each a 5-element hash, sorted set or list (the shape of
+pydocket's per-task records).
+
 plus, for the `ttl` workload (1M string keys, half with a TTL far in the future), the CPU the idle
 process spends over a few seconds, and for the `expire` workload (1M keys with 1-2 s TTLs, never
 read) how long after the last deadline DBSIZE reaches 0; and the per-operation cost of sorted-set
@@ -50,12 +53,25 @@ for i = first, first + n - 1 do
     redis.call('SADD', 's', 'member:' .. i)
   elseif kind == 'zset' then
     redis.call('ZADD', 'z', i, 'member:' .. i)
+  elseif kind == 'smallhash' then
+    if i % 5 == 0 then
+      local k = 'h:' .. i
+      redis.call('HSET', k, 'state', 'queued', 'when', i, 'function', 'task_' .. i, 'attempt', '1', 'key', k)
+    end
+  elseif kind == 'smallzset' then
+    if i % 5 == 0 then
+      redis.call('ZADD', 'z:' .. i, 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e')
+    end
+  elseif kind == 'smalllist' then
+    if i % 5 == 0 then
+      redis.call('RPUSH', 'l:' .. i, 'a', 'bb', 'ccc', 'dddd', 'eeeee')
+    end
   end
 end
 return n
 """
 
-WORKLOADS = ["string", "hash", "set", "zset", "ttl", "expire"]
+WORKLOADS = ["string", "hash", "set", "zset", "smallhash", "smallzset", "smalllist", "ttl", "expire"]
 
 
 def rss_kb(pid: int | str = "self") -> int:
