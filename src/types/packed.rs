@@ -370,16 +370,22 @@ pub fn encode_score(s: f64, out: &mut [u8; 8]) -> &[u8] {
 /// The inverse of [`encode_score`].
 #[inline]
 pub fn decode_score(b: &[u8]) -> f64 {
-    match b.len() {
-        0 => 0.0,
-        8 => f64::from_bits(u64::from_le_bytes(b.try_into().expect("8 bytes"))),
-        n => {
-            let mut raw = [0u8; 8];
-            raw[..n].copy_from_slice(b);
-            let shift = 64 - 8 * n as u32;
-            ((i64::from_le_bytes(raw) << shift) >> shift) as f64
-        }
+    if let Ok(raw) = <[u8; 8]>::try_from(b) {
+        return f64::from_bits(u64::from_le_bytes(raw));
     }
+    if let [x] = b {
+        return *x as i8 as f64;
+    }
+    // Byte by byte: a variable-length copy would be a call.
+    let mut v: u64 = 0;
+    for (i, &x) in b.iter().enumerate() {
+        v |= (x as u64) << (8 * i);
+    }
+    if b.is_empty() {
+        return 0.0;
+    }
+    let shift = 64 - 8 * b.len() as u32;
+    (((v << shift) as i64) >> shift) as f64
 }
 
 #[cfg(test)]
