@@ -34,7 +34,7 @@ def workloads(size: int, rnd):
     zadd = ("ZADD", "z", *[x for i in range(size) for x in (i, f"member:{i}")])
     sadd = ("SADD", "s", *[f"member:{i}" for i in range(size)])
     rpush = ("RPUSH", "l", *[f"element:{i}" for i in range(size)])
-    pick = lambda: rnd.randrange(size)  # noqa: E731
+    pick = lambda: rnd.randrange(size)
     return [
         ("HGET", [hset], lambda: ("HGET", "h", f"field:{pick()}")),
         ("HSET update", [hset], lambda: ("HSET", "h", f"field:{pick()}", "value:yy")),
@@ -63,12 +63,9 @@ def child(reps: int) -> None:
             engine = Engine()
             session = engine.session()
 
-            def call(c):
-                session.execute(c)
-                return session.read()
-
             for c in setup:
-                call(c)
+                session.execute(c)
+                session.read()
             cmds = [make() for _ in range(reps)]
             t0 = time.perf_counter()
             for c in cmds:

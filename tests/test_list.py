@@ -516,7 +516,7 @@ def test_listpack_size_is_configurable_as_in_7_2(diff):
     # Redis 7.0 (the reference) reports every list as a quicklist: encodings on burner's side
     # only, following Redis 7.2; the replies are compared under the same setting.
     saved = {c: c.config_get("list-max-listpack-size") for c in (diff.burner, diff.real) if c is not None}
-    enc = lambda k: b(diff.burner.object("encoding", k))  # noqa: E731
+    enc = lambda k: b(diff.burner.object("encoding", k))
     try:
         diff("CONFIG", "SET", "list-max-listpack-size", "4")
         assert diff("RPUSH", "l", "a", "b", "c", "d") == 4
