@@ -109,7 +109,7 @@ impl HashValue {
     }
 
     /// Moves to the indexed form (if not there yet); marks it hashtable-encoded when asked.
-    fn to_big(&mut self, hashtable: bool) -> &mut Big {
+    fn make_indexed(&mut self, hashtable: bool) -> &mut Big {
         if self.big.is_none() {
             let mut map = IndexMap::with_capacity_and_hasher(self.len() + 1, Hasher::default());
             let mut it = self.small.iter();
@@ -139,7 +139,7 @@ impl HashValue {
     pub fn insert_with(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
         let longest = field.len().max(value.len());
         if self.big.is_none() && (longest > lim.value || longest > SMALL_VALUE) {
-            self.to_big(longest > lim.value);
+            self.make_indexed(longest > lim.value);
         }
         if self.big.is_none() {
             let new = match self.small.find(field, 2) {
@@ -154,12 +154,12 @@ impl HashValue {
                     true
                 }
                 None => {
-                    self.to_big(false);
+                    self.make_indexed(false);
                     return self.insert_with(field, value, lim);
                 }
             };
             if self.small_len as usize > lim.entries {
-                self.to_big(true);
+                self.make_indexed(true);
             }
             return new;
         }
@@ -201,7 +201,7 @@ impl HashValue {
             long |= b.len() > lim.value;
         }
         if long || n / 2 > lim.entries {
-            self.to_big(true);
+            self.make_indexed(true);
         }
     }
 

@@ -174,7 +174,7 @@ impl ListValue {
     }
 
     /// Moves to the ring-buffer form (if not there yet), with room for `extra` more elements.
-    fn to_big(&mut self, extra: usize) -> &mut Big {
+    fn make_indexed(&mut self, extra: usize) -> &mut Big {
         if self.big.is_none() {
             let mut items = VecDeque::with_capacity(self.len() + extra);
             items.extend(self.small.iter().map(Bytes::new));
@@ -191,7 +191,7 @@ impl ListValue {
     /// leaves it.
     fn room_for(&mut self, add: usize, longest: usize) {
         if self.big.is_none() && (self.len() + add > SMALL_ENTRIES || longest > SMALL_VALUE) {
-            self.to_big(add);
+            self.make_indexed(add);
         }
     }
 
@@ -402,7 +402,7 @@ impl ListValue {
                 self.small_bytes += entry_size(&v) as u16;
                 return true;
             }
-            self.to_big(1);
+            self.make_indexed(1);
         }
         let b = self.big.as_mut().expect("ring-buffer form");
         let Some(p) = b.items.iter().position(|x| x.as_slice() == pivot) else {

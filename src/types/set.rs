@@ -109,7 +109,7 @@ impl SetValue {
             ..SetValue::default()
         };
         if enc == SetEncoding::Hashtable {
-            s.to_big();
+            s.make_indexed();
         }
         s
     }
@@ -131,7 +131,7 @@ impl SetValue {
         };
         if over {
             self.enc = SetEncoding::Hashtable;
-            self.to_big();
+            self.make_indexed();
         }
     }
 
@@ -157,7 +157,7 @@ impl SetValue {
     }
 
     /// Moves to the indexed form (if not there yet).
-    fn to_big(&mut self) -> &mut IndexSet<Bytes, Hasher> {
+    fn make_indexed(&mut self) -> &mut IndexSet<Bytes, Hasher> {
         if self.big.is_none() {
             let mut set = IndexSet::with_capacity_and_hasher(self.len() + 1, Hasher::default());
             set.extend(self.small.iter().map(Bytes::new));
@@ -200,7 +200,7 @@ impl SetValue {
                     self.insert_sorted(m, v);
                     if self.len() > lim.intset_max() {
                         self.enc = SetEncoding::Hashtable;
-                        self.to_big();
+                        self.make_indexed();
                     }
                     return true;
                 }
@@ -227,7 +227,7 @@ impl SetValue {
         if self.big.is_none()
             && (self.enc == SetEncoding::Hashtable || len >= SMALL_ENTRIES || m.len() > SMALL_VALUE)
         {
-            self.to_big();
+            self.make_indexed();
         }
         match &mut self.big {
             Some(b) => {
@@ -245,7 +245,7 @@ impl SetValue {
     /// Adds integer member `m` (= `v`) at its place in ascending order (an intset's).
     fn insert_sorted(&mut self, m: &[u8], v: i64) {
         if self.big.is_none() && self.len() >= SMALL_ENTRIES {
-            self.to_big();
+            self.make_indexed();
         }
         match &mut self.big {
             Some(b) => {

@@ -136,7 +136,7 @@ impl ZSetValue {
         let mut z = ZSetValue::new();
         if size_hint > limits.entries || len_hint > limits.value {
             z.skiplist = true;
-            z.to_big();
+            z.make_indexed();
         }
         z
     }
@@ -145,7 +145,7 @@ impl ZSetValue {
     pub fn expect_size(&mut self, size_hint: usize, limits: ListpackLimits) {
         if size_hint > limits.entries {
             self.skiplist = true;
-            self.to_big();
+            self.make_indexed();
         }
     }
 
@@ -184,7 +184,7 @@ impl ZSetValue {
     }
 
     /// Moves to the indexed form (if not there yet).
-    fn to_big(&mut self) -> &mut Big {
+    fn make_indexed(&mut self) -> &mut Big {
         if self.big.is_none() {
             let mut b = Big::default();
             b.dict.reserve(self.len());
@@ -237,9 +237,9 @@ impl ZSetValue {
             let len = self.len() + 1;
             if len > limits.entries || member.len() > limits.value {
                 self.skiplist = true;
-                self.to_big();
+                self.make_indexed();
             } else if len > SMALL_ENTRIES || member.len() > SMALL_VALUE {
-                self.to_big();
+                self.make_indexed();
             } else {
                 self.small_insert(member, score);
                 return None;
