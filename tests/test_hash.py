@@ -4,6 +4,8 @@ Redis 7.0 (the installed reference) and 7.2 agree on every hash reply tested her
 replies are random, so those tests compare sizes and membership rather than members.
 """
 
+from contextlib import contextmanager
+
 import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
@@ -433,3 +435,85 @@ def test_hash_encoding_threshold_is_512_entries(diff):
     assert diff.call(lambda c: c.object("encoding", "h")) in (b"listpack", "listpack")
     diff("HSET", "h", *[x for i in range(300, 513) for x in (f"f{i}", "v")])
     assert diff.call(lambda c: c.object("encoding", "h")) in (b"hashtable", "hashtable")
+
+
+@contextmanager
+def configured(diff, *pairs):
+    """CONFIG SET on both servers for the block; the values before it are put back after."""
+    names = pairs[::2]
+    saved = {c: c.config_get(*names) for c in (diff.burner, diff.real) if c is not None}
+    try:
+        diff("CONFIG", "SET", *pairs)
+        yield
+    finally:
+        for c, values in saved.items():
+            for k, v in values.items():
+                c.config_set(k, v)
+
+
+def _enc(diff, key):
+    return s(diff.call(lambda c: c.object("encoding", key)))
+
+
+def test_hash_encoding_follows_configured_limits(diff):
+    with configured(diff, "hash-max-listpack-entries", "3", "hash-max-ziplist-value", "5"):
+        assert s(diff("CONFIG", "GET", "hash-max-listpack-value")) in (
+            ["hash-max-listpack-value", "5"], {"hash-max-listpack-value": "5"})
+        diff("HSET", "h", "a", "1", "b", "2", "c", "3")
+        assert _enc(diff, "h") == "listpack"
+        diff("HDEL", "h", "a")
+        diff("HSET", "h", "a", "1")
+        assert s(diff("HGETALL", "h")) in (["b", "2", "c", "3", "a", "1"], {"b": "2", "c": "3", "a": "1"})
+        diff("HSET", "h", "d", "4")
+        assert _enc(diff, "h") == "hashtable"
+        # A value (or field) longer than the limit converts, also through HINCRBYFLOAT.
+        diff("HSET", "v", "f", "12345")
+        assert _enc(diff, "v") == "listpack"
+        diff("HSET", "v", "g", "123456")
+        assert _enc(diff, "v") == "hashtable"
+        diff("HINCRBYFLOAT", "inc", "abcdef", "1.5")
+        assert _enc(diff, "inc") == "hashtable"
+        diff("HINCRBY", "inc2", "f", "123456")
+        assert _enc(diff, "inc2") == "hashtable"
+        # HSETNX sizes only a field it is going to write.
+        diff("HSET", "nx", "a", "1")
+        assert diff("HSETNX", "nx", "a", "123456") == 0
+        assert _enc(diff, "nx") == "listpack"
+        assert diff("HSETNX", "nx", "b", "123456") == 1
+        assert _enc(diff, "nx") == "hashtable"
+        diff("HSET", "low", "a", "1", "b", "2", "c", "3")
+    # A lowered limit converts a hash at its next write, even one that only updates a field.
+    with configured(diff, "hash-max-listpack-entries", "2"):
+        assert _enc(diff, "low") == "listpack"
+        diff("HSET", "low", "a", "9")
+        assert _enc(diff, "low") == "hashtable"
+    with configured(diff, "hash-max-listpack-entries", "0"):
+        diff("HSET", "zero", "a", "1")
+        assert _enc(diff, "zero") == "hashtable"
+
+
+def test_hash_pair_count_converts_up_front_as_in_7_2(diff):
+    # Redis 7.2 converts when HSET brings more pairs than the limit, duplicates or not (7.0
+    # does not look at the count): burner's side only.
+    diff.burner.config_set("hash-max-listpack-entries", "3")
+    diff.burner.hset("h", items=["a", "1", "a", "2", "a", "3", "a", "4"])
+    assert diff.burner.hlen("h") == 1
+    assert s(diff.burner.object("encoding", "h")) == "hashtable"
+    diff.burner.hset("g", items=["a", "1", "a", "2", "a", "3"])
+    assert s(diff.burner.object("encoding", "g")) == "listpack"
+
+
+def test_insertion_order_kept_past_the_packed_form(diff):
+    # 40 fields: more than burner's packed form holds, still a listpack for Redis, so HGETALL
+    # keeps insertion order across deletes and re-adds, as a listpack does.
+    diff("HSET", "h", *[x for i in range(40) for x in (f"f{i}", f"v{i}")])
+    diff("HDEL", "h", "f0", "f17", "f39")
+    diff("HSET", "h", "f17", "again", "new", "x")
+    assert _enc(diff, "h") == "listpack"
+    got = diff("HGETALL", "h")
+    assert len(got) == 39
+    assert s(diff("HKEYS", "h"))[:3] == ["f1", "f2", "f3"]
+    assert s(diff("HKEYS", "h"))[-2:] == ["f17", "new"]
+    assert diff("HSCAN", "h", 0, "COUNT", 5)[0] == 0
+    diff("HDEL", "h", *[f"f{i}" for i in range(1, 30)])
+    assert s(diff("HVALS", "h"))[:2] == ["v30", "v31"]

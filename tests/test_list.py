@@ -510,3 +510,69 @@ def test_keyspace_notifications(diff):
     if diff.real is not None:
         diff.real.config_set("notify-keyspace-events", "KEA")
         assert got == _events(diff.real, script)
+
+
+def test_listpack_size_is_configurable_as_in_7_2(diff):
+    # Redis 7.0 (the reference) reports every list as a quicklist: encodings on burner's side
+    # only, following Redis 7.2; the replies are compared under the same setting.
+    saved = {c: c.config_get("list-max-listpack-size") for c in (diff.burner, diff.real) if c is not None}
+    enc = lambda k: b(diff.burner.object("encoding", k))
+    try:
+        diff("CONFIG", "SET", "list-max-listpack-size", "4")
+        assert diff("RPUSH", "l", "a", "b", "c", "d") == 4
+        assert enc("l") == b"listpack"
+        # LSET sizes its element as one more, as Redis does.
+        assert diff("LSET", "l", 0, "z") is True
+        assert enc("l") == b"quicklist"
+        diff("LPOP", "l")
+        assert enc("l") == b"quicklist"
+        diff("LPOP", "l")
+        assert enc("l") == b"listpack"  # 2 elements: half of 4
+        assert b(diff("LRANGE", "l", 0, -1)) == [b"c", b"d"]
+        # A batch is sized before it is pushed.
+        diff("RPUSH", "m", "1", "2", "3", "4", "5")
+        assert enc("m") == b"quicklist"
+        # LINSERT sizes its element even when the pivot is missing.
+        diff("RPUSH", "n", "a", "b", "c", "d")
+        assert diff("LINSERT", "n", "BEFORE", "nope", "x") == -1
+        assert enc("n") == b"quicklist"
+        # The ziplist alias, and a size class: -1 is 4 KB.
+        diff("CONFIG", "SET", "list-max-ziplist-size", "-1")
+        got = diff.call(lambda c: c.config_get("list-max-listpack-size"))
+        assert {b(k): b(v) for k, v in got.items()} == {b"list-max-listpack-size": b"-1"}
+        diff("RPUSH", "big", "x" * 3000)
+        assert enc("big") == b"listpack"
+        diff("RPUSH", "big", "y" * 2000)
+        assert enc("big") == b"quicklist"
+        diff("RPOP", "big")
+        assert enc("big") == b"quicklist"  # 3000 bytes: more than half of 4 KB
+        diff("LSET", "big", 0, "short")
+        assert enc("big") == b"listpack"
+        # 0 means one element per listpack.
+        diff("CONFIG", "SET", "list-max-listpack-size", "0")
+        diff("RPUSH", "one", "a")
+        assert enc("one") == b"listpack"
+        diff("RPUSH", "one", "b")
+        assert enc("one") == b"quicklist"
+    finally:
+        for c, values in saved.items():
+            for k, v in values.items():
+                c.config_set(k, v)
+
+
+def test_lists_across_the_packed_form(diff):
+    # Burner packs up to 32 elements of up to 64 bytes; the replies must not depend on it.
+    diff("RPUSH", "l", *[f"e{i}" for i in range(30)])
+    diff("LPUSH", "l", "h1", "h2", "h3")
+    assert diff("LLEN", "l") == 33
+    assert b(diff("LRANGE", "l", 0, 3)) == [b"h3", b"h2", b"h1", b"e0"]
+    assert b(diff("LINDEX", "l", -1)) == b"e29"
+    diff("LREM", "l", 0, "e5")
+    diff("LTRIM", "l", 1, -2)
+    assert b(diff("LRANGE", "l", -3, -1)) == [b"e26", b"e27", b"e28"]
+    diff("RPUSH", "s", "a", "x" * 65, "b")
+    assert b(diff("LPOP", "s", 2)) == [b"a", b"x" * 65]
+    assert diff("LINSERT", "s", "AFTER", "b", "c") == 2
+    assert diff("LPOS", "s", "c") == 1
+    assert diff("LSET", "s", -1, "y" * 100) is True
+    assert b(diff("LRANGE", "s", 0, -1)) == [b"b", b"y" * 100]

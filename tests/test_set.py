@@ -5,6 +5,8 @@ listpack, so member order differs for those: such replies are compared ``unorder
 SRANDMEMBER are random, so their tests compare sizes and membership rather than members.
 """
 
+from contextlib import contextmanager
+
 import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
@@ -411,3 +413,94 @@ def test_set_keyspace_events(diff):
         ("spop", "v"),
         ("del", "v"),
     ]
+
+
+@contextmanager
+def configured(diff, *pairs):
+    """CONFIG SET on both servers for the block; the values before it are put back after."""
+    names = pairs[::2]
+    saved = {c: c.config_get(*names) for c in (diff.burner, diff.real) if c is not None}
+    try:
+        diff("CONFIG", "SET", *pairs)
+        yield
+    finally:
+        for c, values in saved.items():
+            for k, v in values.items():
+                c.config_set(k, v)
+
+
+def _enc(diff, key):
+    return s(diff.call(lambda c: c.object("encoding", key)))
+
+
+def _ordered(c, key):
+    """SMEMBERS in the server's own order (redis-py would make it a Python set)."""
+    return s(c.eval("return redis.call('SMEMBERS', KEYS[1])", 1, key))
+
+
+def test_intset_limit_is_configurable(diff):
+    with configured(diff, "set-max-intset-entries", "3"):
+        for m in ("3", "1", "2"):
+            diff("SADD", "s", m)
+        assert _enc(diff, "s") == "intset"
+        assert diff.call(lambda c: _ordered(c, "s")) == ["1", "2", "3"]
+        diff("SADD", "s", "4")
+        assert _enc(diff, "s") == "hashtable"
+        # Past burner's packed form but within the limit: still sorted, as an intset is.
+        diff("CONFIG", "SET", "set-max-intset-entries", "100")
+        diff("SADD", "big", *[str(i) for i in range(60, 0, -1)])
+        diff("SREM", "big", "7", "33")
+        assert _enc(diff, "big") == "intset"
+        assert diff.call(lambda c: _ordered(c, "big")) == [str(i) for i in range(1, 61) if i not in (7, 33)]
+        assert s(diff("SPOP", "big", 0)) in ([], set())
+
+
+def test_listpack_limits_are_configurable_as_in_7_2(diff):
+    # Redis 7.0 (the reference) has no listpack sets and no set-max-listpack-* parameters:
+    # burner's side only, following Redis 7.2.
+    c = diff.burner
+    c.config_set("set-max-listpack-entries", "3")
+    c.config_set("set-max-listpack-value", "4")
+    assert s(c.config_get("set-max-listpack-*")) == {
+        "set-max-listpack-entries": "3", "set-max-listpack-value": "4"}
+    c.sadd("s", "a", "b", "c")
+    assert s(c.object("encoding", "s")) == "listpack"
+    c.srem("s", "a")
+    c.sadd("s", "a")
+    assert _ordered(c, "s") == ["b", "c", "a"]
+    c.sadd("s", "d")
+    assert s(c.object("encoding", "s")) == "hashtable"
+    # SADD's argument count converts an existing set up front, duplicates or not.
+    c.sadd("dup", "a")
+    c.sadd("dup", "a", "a", "a", "a")
+    assert c.scard("dup") == 1
+    assert s(c.object("encoding", "dup")) == "hashtable"
+    # A new set with more arguments than a listpack holds starts as a hashtable.
+    c.sadd("many", "a", "b", "c", "d")
+    assert s(c.object("encoding", "many")) == "hashtable"
+    # ... and one with more integers than an intset holds, as a listpack when that fits.
+    c.config_set("set-max-intset-entries", "2")
+    c.sadd("ints", "1", "2", "3")
+    assert s(c.object("encoding", "ints")) == "listpack"
+    c.config_set("set-max-intset-entries", "512")
+    c.sadd("long", "abcd")
+    assert s(c.object("encoding", "long")) == "listpack"
+    c.sadd("long", "abcde")
+    assert s(c.object("encoding", "long")) == "hashtable"
+    # An intset whose longest integer would not fit a listpack goes straight to hashtable.
+    c.sadd("wide", "12345")
+    c.sadd("wide", "x")
+    assert s(c.object("encoding", "wide")) == "hashtable"
+    c.sadd("narrow", "-123")
+    c.sadd("narrow", "x")
+    assert s(c.object("encoding", "narrow")) == "listpack"
+    assert _ordered(c, "narrow") == ["-123", "x"]
+    # Stored results follow the limits too.
+    c.sadd("t1", "a", "b")
+    c.sadd("t2", "c", "d")
+    c.config_set("set-max-listpack-entries", "128")
+    c.sunionstore("u", "t1", "t2")
+    assert s(c.object("encoding", "u")) == "listpack"
+    c.config_set("set-max-listpack-entries", "3")
+    c.sunionstore("u", "t1", "t2")
+    assert s(c.object("encoding", "u")) == "hashtable"

@@ -9,6 +9,7 @@ use crate::commands::pubsub::EV_HASH;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::reply::Reply;
+use crate::types::hash::HashLimits;
 use crate::types::long_double::{add_floats, float_is_finite};
 use crate::types::HashValue;
 
@@ -40,6 +41,15 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("hrandfield", -2, READONLY, 1, 1, 1, hrandfield),
 ];
 
+/// The listpack limits currently configured (CONFIG SET hash-max-listpack-*).
+fn limits(ctx: &Ctx) -> HashLimits {
+    let d = HashLimits::default();
+    HashLimits {
+        entries: super::config_number(ctx, "hash-max-listpack-entries", d.entries),
+        value: super::config_number(ctx, "hash-max-listpack-value", d.value),
+    }
+}
+
 /// Field/value pairs.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -58,11 +68,15 @@ fn parse_pairs(mut args: Args) -> Result<(Vec<u8>, Pairs), CmdError> {
 
 /// Shared by HSET and HMSET: writes the pairs, returns how many fields were new.
 fn set_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[(Vec<u8>, Vec<u8>)]) -> Result<i64, CmdError> {
+    let lim = limits(ctx);
     let h = ctx.write_or_create::<HashValue>(key)?;
-    h.check_lengths(pairs.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]));
+    h.check_lengths(
+        pairs.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]),
+        lim,
+    );
     let mut created = 0;
     for (f, v) in pairs {
-        if h.insert(f, v) {
+        if h.insert_with(f, v, lim) {
             created += 1;
         }
     }
@@ -89,12 +103,14 @@ fn hsetnx(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let field = args.next_bytes()?;
     let value = args.next_bytes()?;
+    let lim = limits(ctx);
     let h = ctx.write_or_create::<HashValue>(&key)?;
-    h.check_lengths([field.as_slice(), value.as_slice()]);
     if h.contains(&field) {
         return Ok(Reply::Int(0));
     }
-    h.insert(&field, &value);
+    // Only a field that will be written is sized against the limits (as in Redis).
+    h.check_lengths([field.as_slice(), value.as_slice()], lim);
+    h.insert_with(&field, &value, lim);
     ctx.touched(&key);
     ctx.notify(EV_HASH, "hset", &key);
     Ok(Reply::Int(1))
@@ -212,8 +228,9 @@ fn hincrby(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         None => 0,
     };
     let new = current.checked_add(incr).ok_or(CmdError::Overflow)?;
+    let lim = limits(ctx);
     ctx.write_or_create::<HashValue>(&key)?
-        .insert(&field, new.to_string().as_bytes());
+        .insert_with(&field, new.to_string().as_bytes(), lim);
     ctx.touched(&key);
     ctx.notify(EV_HASH, "hincrby", &key);
     Ok(Reply::Int(new))
@@ -245,8 +262,9 @@ fn hincrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let text = add_floats(current.as_deref(), &incr)
         .map_err(|_| CmdError::err("increment would produce NaN or Infinity"))?;
     let text = String::from_utf8(text).unwrap_or_default();
+    let lim = limits(ctx);
     ctx.write_or_create::<HashValue>(&key)?
-        .insert(&field, text.as_bytes());
+        .insert_with(&field, text.as_bytes(), lim);
     ctx.touched(&key);
     ctx.notify(EV_HASH, "hincrbyfloat", &key);
     Ok(Reply::Bulk(text.into_bytes()))

@@ -13,6 +13,7 @@ use crate::commands::pubsub::EV_LIST;
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
 use crate::types::list::End;
+use crate::types::list::ListLimits;
 use crate::types::ListValue;
 
 /// This group's part of the command table.
@@ -110,21 +111,29 @@ fn to_usize(n: i64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
+/// The listpack size currently configured (CONFIG SET list-max-listpack-size).
+fn limits(ctx: &Ctx) -> ListLimits {
+    ListLimits {
+        fill: super::config_number(ctx, "list-max-listpack-size", ListLimits::default().fill),
+    }
+}
+
 /// LPUSH/RPUSH/LPUSHX/RPUSHX.
 fn push_generic(ctx: &mut Ctx, mut args: Args, end: End, only_existing: bool) -> CmdResult {
     let key = args.next_bytes()?;
     let values = args.rest();
+    let lim = limits(ctx);
     let len = if only_existing {
         match ctx.write::<ListValue>(&key)? {
             None => return Ok(Reply::Int(0)),
             Some(l) => {
-                l.push_all(end, values);
+                l.push_all(end, values, lim);
                 l.len()
             }
         }
     } else {
         let l = ctx.write_or_create::<ListValue>(&key)?;
-        l.push_all(end, values);
+        l.push_all(end, values, lim);
         l.len()
     };
     ctx.touched(&key);
@@ -155,8 +164,9 @@ fn rpushx(ctx: &mut Ctx, args: Args) -> CmdResult {
 /// Pops up to `n` elements from the list at `key` (which the caller found non-empty), with the
 /// pop event, the deletion of an emptied list and the change signal.
 fn pop_and_signal(ctx: &mut Ctx, key: &[u8], end: End, n: usize) -> Result<Vec<Vec<u8>>, CmdError> {
+    let lim = limits(ctx);
     let out = match ctx.write::<ListValue>(key)? {
-        Some(l) => l.pop_many(end, n),
+        Some(l) => l.pop_many(end, n, lim),
         None => Vec::new(),
     };
     if !out.is_empty() {
@@ -249,10 +259,11 @@ fn lset(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let index = args.next_bytes()?;
     let value = args.next_bytes()?;
+    let lim = limits(ctx);
     let Some(l) = ctx.write::<ListValue>(&key)? else {
         return Err(CmdError::NoSuchKey);
     };
-    if !l.set(parse_i64(&index)?, value) {
+    if !l.set(parse_i64(&index)?, value, lim) {
         return Err(CmdError::IndexOutOfRange);
     }
     ctx.notify(EV_LIST, "lset", &key);
@@ -273,10 +284,11 @@ fn linsert(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     };
     let pivot = args.next_bytes()?;
     let value = args.next_bytes()?;
+    let lim = limits(ctx);
     let Some(l) = ctx.write::<ListValue>(&key)? else {
         return Ok(Reply::Int(0));
     };
-    if !l.insert_at_pivot(&pivot, value, after) {
+    if !l.insert_at_pivot(&pivot, value, after, lim) {
         return Ok(Reply::Int(-1));
     }
     let len = l.len() as i64;
@@ -290,10 +302,11 @@ fn lrem(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let count = args.next_i64()?;
     let value = args.next_bytes()?;
+    let lim = limits(ctx);
     let Some(l) = ctx.write::<ListValue>(&key)? else {
         return Ok(Reply::Int(0));
     };
-    let removed = l.remove_matching(&value, count);
+    let removed = l.remove_matching(&value, count, lim);
     if removed > 0 {
         ctx.notify(EV_LIST, "lrem", &key);
         ctx.remove_if_empty(&key);
@@ -307,10 +320,11 @@ fn ltrim(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let start = args.next_i64()?;
     let stop = args.next_i64()?;
+    let lim = limits(ctx);
     let Some(l) = ctx.write::<ListValue>(&key)? else {
         return Ok(Reply::ok());
     };
-    l.trim(start, stop);
+    l.trim(start, stop, lim);
     ctx.notify(EV_LIST, "ltrim", &key);
     ctx.remove_if_empty(&key);
     ctx.touched(&key);
@@ -401,10 +415,12 @@ fn move_element(
         return Ok(None);
     }
     ctx.check_type::<ListValue>(dst)?;
-    let Some(v) = ctx.write::<ListValue>(src)?.and_then(|l| l.pop(from)) else {
+    let lim = limits(ctx);
+    let Some(v) = ctx.write::<ListValue>(src)?.and_then(|l| l.pop(from, lim)) else {
         return Ok(None);
     };
-    ctx.write_or_create::<ListValue>(dst)?.push(to, v.clone());
+    ctx.write_or_create::<ListValue>(dst)?
+        .push(to, v.clone(), lim);
     ctx.touched(dst);
     ctx.notify(EV_LIST, push_event(to), dst);
     ctx.notify(EV_LIST, pop_event(from), src);

@@ -16,7 +16,17 @@ pub mod stream;
 pub mod string;
 pub mod transactions;
 
-use crate::cmd::CommandSpec;
+use crate::cmd::{CommandSpec, Ctx};
+
+/// A numeric parameter as CONFIG SET left it, or `default` when it was never set. Parameters
+/// are stored under their canonical name and were validated when set.
+pub(crate) fn config_number<T: std::str::FromStr>(ctx: &Ctx, name: &str, default: T) -> T {
+    ctx.store
+        .config
+        .get(name)
+        .and_then(|v| std::str::from_utf8(v).ok()?.parse().ok())
+        .unwrap_or(default)
+}
 
 /// Every group's table, joined by [`crate::cmd::table`].
 pub const ALL_GROUPS: &[&[CommandSpec]] = &[

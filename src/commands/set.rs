@@ -10,6 +10,7 @@ use crate::commands::hash::{
 use crate::commands::pubsub::{EV_GENERIC, EV_SET};
 use crate::error::{CmdError, CmdResult};
 use crate::reply::Reply;
+use crate::types::set::SetLimits;
 use crate::types::{SetValue, Value};
 
 /// This group's part of the command table.
@@ -41,14 +42,30 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("sscan", -3, READONLY, 1, 1, 1, sscan),
 ];
 
+/// The compact-encoding limits currently configured (CONFIG SET set-max-*).
+fn limits(ctx: &Ctx) -> SetLimits {
+    let d = SetLimits::default();
+    SetLimits {
+        intset_entries: super::config_number(ctx, "set-max-intset-entries", d.intset_entries),
+        listpack_entries: super::config_number(ctx, "set-max-listpack-entries", d.listpack_entries),
+        listpack_value: super::config_number(ctx, "set-max-listpack-value", d.listpack_value),
+    }
+}
+
 /// `SADD key member [member ...]`
 fn sadd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
     let members = args.rest();
+    let lim = limits(ctx);
     let s = ctx.write_or_create::<SetValue>(&key)?;
-    // A new set picks its encoding from the first member and the member count, as Redis does.
-    s.prepare(members.first().map(|m| m.as_slice()), members.len());
-    let added = members.iter().filter(|m| s.insert(m)).count();
+    // A new set picks its encoding from the first member and the member count, and an existing
+    // one converts if that many could not fit, as Redis 7.2 does.
+    if s.is_empty() {
+        s.prepare(members.first().map(|m| m.as_slice()), members.len(), lim);
+    } else {
+        s.expect_size(members.len(), lim);
+    }
+    let added = members.iter().filter(|m| s.insert_with(m, lim)).count();
     if added > 0 {
         ctx.touched(&key);
         ctx.notify(EV_SET, "sadd", &key);
@@ -244,18 +261,18 @@ fn intersection<'s>(sets: &[Option<&'s SetValue>], limit: usize) -> Vec<&'s [u8]
 
 /// The result of a set operation, built as Redis builds its result set (starting as an intset),
 /// so encoding and small-set order follow Redis.
-fn compute(op: SetOp, sets: &[Option<&SetValue>]) -> SetValue {
+fn compute(op: SetOp, sets: &[Option<&SetValue>], lim: SetLimits) -> SetValue {
     let mut out = SetValue::default();
     match op {
         SetOp::Inter => {
             for m in intersection(sets, 0) {
-                out.insert(m);
+                out.insert_with(m, lim);
             }
         }
         SetOp::Union => {
             for s in sets.iter().flatten() {
                 for m in s.iter() {
-                    out.insert(m);
+                    out.insert_with(m, lim);
                 }
             }
         }
@@ -263,7 +280,7 @@ fn compute(op: SetOp, sets: &[Option<&SetValue>]) -> SetValue {
             if let Some(Some(first)) = sets.first() {
                 for m in first.iter() {
                     if !sets[1..].iter().flatten().any(|s| s.contains(m)) {
-                        out.insert(m);
+                        out.insert_with(m, lim);
                     }
                 }
             }
@@ -275,19 +292,21 @@ fn compute(op: SetOp, sets: &[Option<&SetValue>]) -> SetValue {
 /// SINTER / SUNION / SDIFF.
 fn set_op(ctx: &mut Ctx, mut args: Args, op: SetOp) -> CmdResult {
     let keys = args.rest();
+    let lim = limits(ctx);
     let sets = load_sets(ctx, &keys)?;
     if let SetOp::Inter = op {
         // Replied straight from the smallest set, as Redis does when not storing.
         return Ok(Reply::bulk_set(intersection(&sets, 0)));
     }
-    Ok(Reply::bulk_set(compute(op, &sets).iter()))
+    Ok(Reply::bulk_set(compute(op, &sets, lim).iter()))
 }
 
 /// SINTERSTORE / SUNIONSTORE / SDIFFSTORE.
 fn set_op_store(ctx: &mut Ctx, mut args: Args, op: SetOp, event: &str) -> CmdResult {
     let dst = args.next_bytes()?;
     let keys = args.rest();
-    let result = compute(op, &load_sets(ctx, &keys)?);
+    let lim = limits(ctx);
+    let result = compute(op, &load_sets(ctx, &keys)?, lim);
     let n = result.len() as i64;
     if result.is_empty() {
         if ctx.delete(&dst) {
@@ -383,9 +402,10 @@ fn smove(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     ctx.notify(EV_SET, "srem", &src);
     ctx.remove_if_empty(&src);
     ctx.touched(&src);
+    let lim = limits(ctx);
     let d = ctx.write_or_create::<SetValue>(&dst)?;
-    d.prepare(Some(&member), 1);
-    if d.insert(&member) {
+    d.prepare(Some(&member), 1, lim);
+    if d.insert_with(&member, lim) {
         ctx.touched(&dst);
         ctx.notify(EV_SET, "sadd", &dst);
     }

@@ -147,7 +147,7 @@ pub fn value_out(v: &Value) -> SnapValue<&Bytes> {
         Value::Str(StrValue::Grown(r)) => SnapValue::Str(b(r)),
         Value::Hash(h) => SnapValue::Hash(h.iter().map(|(f, v)| (b(f), b(v))).collect()),
         Value::Set(s) => SnapValue::Set(s.iter().map(b).collect()),
-        Value::List(l) => SnapValue::List(l.iter().map(|e| b(e)).collect()),
+        Value::List(l) => SnapValue::List(l.iter().map(b).collect()),
         // Sorted sets: `iter()` yields (member, score) in order.
         Value::ZSet(z) => SnapValue::ZSet(z.iter().map(|(m, s)| (b(m), s)).collect()),
         Value::Stream(s) => SnapValue::Stream(Box::new(stream_out(s))),

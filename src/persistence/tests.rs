@@ -117,7 +117,7 @@ fn check(e: &Engine, with_gone: bool) {
         panic!("list")
     };
     assert_eq!(
-        l.iter().cloned().collect::<Vec<_>>(),
+        l.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(),
         vec![b("x"), b("y"), b("x")]
     );
     let Some(Value::ZSet(z)) = db.get(b"z") else {

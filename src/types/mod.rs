@@ -6,6 +6,7 @@ pub mod hash;
 pub mod list;
 pub mod long_double;
 pub mod ostree;
+pub mod packed;
 pub mod set;
 pub mod stream;
 pub mod string;

@@ -1,12 +1,21 @@
 //! Sorted-set values.
 //!
-//! Two indexes over the same members:
-//! - `dict`: member -> score, insertion-ordered (ZSCORE in O(1); ZSCAN cursors are positions and
-//!   removal is `swap_remove`, the same contract as the keyspace's SCAN);
-//! - `tree`: an order-statistic B+ tree over (score, member) (`ostree.rs`), so insert, delete,
-//!   rank and access by rank are O(log n) with few cache misses even on millions of members.
+//! Two internal forms, independent of the encoding OBJECT ENCODING reports:
+//! - small sets (at most [`SMALL_ENTRIES`] members of at most [`SMALL_VALUE`] bytes, and still
+//!   "listpack" for Redis) are one [`Packed`] buffer of member, score, member, score... in
+//!   ascending (score, member) order, as Redis's listpack keeps them. Scores take 0-8 bytes
+//!   (small integers one or two). Every operation walks the buffer, which at this size is as
+//!   fast as the indexes below and costs no allocation per member (none at all for a few short
+//!   members with integer scores);
+//! - past that, two indexes over the same members: `dict`, member -> score, insertion-ordered
+//!   (ZSCORE in O(1); ZSCAN cursors are positions and removal is `swap_remove`, the same
+//!   contract as the keyspace's SCAN), and `tree`, an order-statistic B+ tree over (score,
+//!   member) (`ostree.rs`), so insert, delete, rank and access by rank are O(log n) with few
+//!   cache misses even on millions of members. Member bytes are shared between both indexes
+//!   through one `Arc<[u8]>` allocation.
 //!
-//! Member bytes are shared between both indexes through one `Arc<[u8]>` allocation.
+//! A set leaves the packed form for good; the packed form only ever holds a "listpack" set, so
+//! ZSCAN on it returns everything at once.
 //!
 //! Scores are never NaN (commands refuse them), so comparing them as doubles is a total order; `-0`
 //! and `0` compare equal, as in Redis, and member bytes break ties.
@@ -14,9 +23,18 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use arrayvec::ArrayVec;
 use indexmap::IndexMap;
 
 use super::ostree::OsTree;
+use super::packed::{decode_score, encode_score, Entries, Packed};
+
+/// Most members the packed form holds. Every operation walks them, and a walk is a chain of
+/// dependent loads (about 3 ns a member), so past 16 a score-range query costs more than the
+/// tree's (measured with `benchmarks/small_ops.py`).
+pub const SMALL_ENTRIES: usize = 16;
+/// Longest member the packed form holds.
+pub const SMALL_VALUE: usize = 64;
 
 /// Redis's `zset-max-listpack-entries` / `zset-max-listpack-value`: the limits under which Redis
 /// keeps a sorted set in its compact encoding (reported by OBJECT ENCODING).
@@ -49,10 +67,61 @@ pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -
 /// A sorted set.
 #[derive(Debug, Clone, Default)]
 pub struct ZSetValue {
-    dict: IndexMap<Arc<[u8]>, f64, foldhash::fast::RandomState>,
-    tree: OsTree,
+    /// Member, score, member, score... in order, while `big` is None.
+    small: Packed,
+    /// The indexed form, once the set outgrew `small`.
+    big: Option<Box<Big>>,
+    /// Members in `small`.
+    small_len: u32,
     /// Sticky, as in Redis: a set converted to the skiplist encoding stays there when it shrinks.
     skiplist: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Big {
+    dict: IndexMap<Arc<[u8]>, f64, foldhash::fast::RandomState>,
+    tree: OsTree,
+}
+
+impl Big {
+    fn insert_new(&mut self, member: &[u8], score: f64) {
+        let key: Arc<[u8]> = Arc::from(member);
+        super::reserve_gently(self.dict.len(), self.dict.capacity(), |n| {
+            self.dict.reserve_exact(n)
+        });
+        self.dict.insert(key.clone(), score);
+        self.tree.insert(score, key);
+    }
+}
+
+/// Walks the pairs of a packed set: (member, score, offset of the pair). Members are at most
+/// [`SMALL_VALUE`] bytes and scores at most 8, so every length header is one byte.
+#[derive(Clone)]
+struct Pairs<'a> {
+    buf: &'a [u8],
+    off: usize,
+}
+
+const _: () = assert!(SMALL_VALUE < 0x80);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], f64, usize);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let (buf, at) = (self.buf, self.off);
+        if at >= buf.len() {
+            return None;
+        }
+        let mlen = buf[at] as usize;
+        debug_assert!(mlen < 0x80);
+        let m = &buf[at + 1..at + 1 + mlen];
+        let so = at + 1 + mlen;
+        let slen = buf[so] as usize;
+        let s = decode_score(&buf[so + 1..so + 1 + slen]);
+        self.off = so + 1 + slen;
+        Some((m, s, at))
+    }
 }
 
 impl ZSetValue {
@@ -65,7 +134,10 @@ impl ZSetValue {
     /// as Redis does when a command is about to add `size_hint` members.
     pub fn with_hint(size_hint: usize, len_hint: usize, limits: ListpackLimits) -> ZSetValue {
         let mut z = ZSetValue::new();
-        z.skiplist = size_hint > limits.entries || len_hint > limits.value;
+        if size_hint > limits.entries || len_hint > limits.value {
+            z.skiplist = true;
+            z.make_indexed();
+        }
         z
     }
 
@@ -73,17 +145,21 @@ impl ZSetValue {
     pub fn expect_size(&mut self, size_hint: usize, limits: ListpackLimits) {
         if size_hint > limits.entries {
             self.skiplist = true;
+            self.make_indexed();
         }
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.dict.len()
+        match &self.big {
+            Some(b) => b.dict.len(),
+            None => self.small_len as usize,
+        }
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.dict.is_empty()
+        self.len() == 0
     }
 
     /// The encoding Redis 7.2 would report: `listpack` or `skiplist`.
@@ -100,63 +176,167 @@ impl ZSetValue {
         !self.skiplist
     }
 
+    fn pairs(&self) -> Pairs<'_> {
+        Pairs {
+            buf: self.small.as_bytes(),
+            off: 0,
+        }
+    }
+
+    /// Moves to the indexed form (if not there yet).
+    fn make_indexed(&mut self) -> &mut Big {
+        if self.big.is_none() {
+            let mut b = Big::default();
+            b.dict.reserve(self.len());
+            for (m, s, _) in self.pairs() {
+                b.insert_new(m, s);
+            }
+            self.small.clear();
+            self.small_len = 0;
+            self.big = Some(Box::new(b));
+        }
+        self.big.as_mut().expect("just made")
+    }
+
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
+        match &self.big {
+            Some(b) => b.dict.get(member).copied(),
+            None => {
+                let (_, s) = self.small.find(member, 2)?;
+                Some(decode_score(self.small.entry(s).0))
+            }
+        }
+    }
+
+    /// Adds a member known to be absent to the packed form, at its place in the order.
+    fn small_insert(&mut self, member: &[u8], score: f64) {
+        let at = self
+            .pairs()
+            .find(|&(m, s, _)| cmp_entry(s, m, score, member) == Ordering::Greater)
+            .map_or(self.small.byte_len(), |(_, _, at)| at);
+        let mut buf = [0u8; 8];
+        let s = encode_score(score, &mut buf);
+        self.small.splice(at, at, &[member, s]);
+        self.small_len += 1;
     }
 
     /// Sets `member`'s score, adding it if missing. Returns the previous score.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: ListpackLimits) -> Option<f64> {
-        if let Some((_, k, old)) = self.dict.get_full_mut(member) {
+        if self.big.is_none() {
+            if let Some((start, s)) = self.small.find(member, 2) {
+                let (sb, end) = self.small.entry(s);
+                let prev = decode_score(sb);
+                if prev.to_bits() != score.to_bits() {
+                    self.small.remove(start, end);
+                    self.small_len -= 1;
+                    self.small_insert(member, score);
+                }
+                return Some(prev);
+            }
+            let len = self.len() + 1;
+            if len > limits.entries || member.len() > limits.value {
+                self.skiplist = true;
+                self.make_indexed();
+            } else if len > SMALL_ENTRIES || member.len() > SMALL_VALUE {
+                self.make_indexed();
+            } else {
+                self.small_insert(member, score);
+                return None;
+            }
+        }
+        let b = self.big.as_mut().expect("indexed form");
+        if let Some((_, k, old)) = b.dict.get_full_mut(member) {
             let prev = *old;
             if prev != score || prev.to_bits() != score.to_bits() {
                 *old = score;
                 let key = k.clone();
-                self.tree.remove(prev, &key);
-                self.tree.insert(score, key);
+                b.tree.remove(prev, &key);
+                b.tree.insert(score, key);
             }
             return Some(prev);
         }
-        if self.dict.len() + 1 > limits.entries || member.len() > limits.value {
+        if b.dict.len() + 1 > limits.entries || member.len() > limits.value {
             self.skiplist = true;
         }
-        let key: Arc<[u8]> = Arc::from(member);
-        super::reserve_gently(self.dict.len(), self.dict.capacity(), |n| {
-            self.dict.reserve_exact(n)
-        });
-        self.dict.insert(key.clone(), score);
-        self.tree.insert(score, key);
+        b.insert_new(member, score);
         None
     }
 
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (_, key, score) = self.dict.swap_remove_full(member)?;
-        self.tree.remove(score, &key);
-        Some(score)
+        match &mut self.big {
+            Some(b) => {
+                let (_, key, score) = b.dict.swap_remove_full(member)?;
+                b.tree.remove(score, &key);
+                Some(score)
+            }
+            None => {
+                let (start, s) = self.small.find(member, 2)?;
+                let (sb, end) = self.small.entry(s);
+                let score = decode_score(sb);
+                self.small.remove(start, end);
+                self.small_len -= 1;
+                Some(score)
+            }
+        }
     }
 
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let (key, &score) = self.dict.get_key_value(member)?;
-        self.tree.rank(score, key)
+        match &self.big {
+            Some(b) => {
+                let (key, &score) = b.dict.get_key_value(member)?;
+                b.tree.rank(score, key)
+            }
+            None => self.pairs().position(|(m, _, _)| m == member),
+        }
     }
 
     /// The member at ascending rank `rank` (0-based).
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
-        self.tree.get(rank)
+        match &self.big {
+            Some(b) => b.tree.get(rank),
+            None => self.pairs().nth(rank).map(|(m, s, _)| (m, s)),
+        }
     }
 
     /// Number of members ordered before the first one for which `before` is false. `before` must
     /// be monotone over the order (true for a prefix, then false): "score < min", "member <= max"...
-    pub fn count_before(&self, before: impl FnMut(f64, &[u8]) -> bool) -> usize {
-        self.tree.count_before(before)
+    pub fn count_before(&self, mut before: impl FnMut(f64, &[u8]) -> bool) -> usize {
+        match &self.big {
+            Some(b) => b.tree.count_before(before),
+            None => self.pairs().take_while(|&(m, s, _)| before(s, m)).count(),
+        }
     }
 
     /// Members in ascending order starting at rank `start` (or descending, counting `start` from
     /// the top, when `rev`).
     pub fn iter_from(&self, start: usize, rev: bool) -> Iter<'_> {
-        self.tree.iter_from(start, rev)
+        Iter(match &self.big {
+            Some(b) => IterInner::Tree(b.tree.iter_from(start, rev)),
+            None if !rev => {
+                let mut entries = self.small.iter();
+                for _ in 0..2 * start.min(self.len()) {
+                    entries.skip_one();
+                }
+                IterInner::Small {
+                    entries,
+                    left: self.len().saturating_sub(start),
+                }
+            }
+            None => {
+                let keep = self.len().saturating_sub(start);
+                IterInner::SmallRev {
+                    packed: &self.small,
+                    starts: self
+                        .pairs()
+                        .take(keep)
+                        .map(|(_, _, at)| at as u32)
+                        .collect(),
+                }
+            }
+        })
     }
 
     /// All members in ascending order.
@@ -164,9 +344,13 @@ impl ZSetValue {
         self.iter_from(0, false)
     }
 
-    /// The member at insertion-order position `i` (ZSCAN, ZRANDMEMBER).
+    /// The member at position `i` of the insertion order (ZSCAN, ZRANDMEMBER); a small set
+    /// keeps no insertion order and answers by rank, which is also Redis's listpack order.
     pub fn entry_at(&self, i: usize) -> Option<(&[u8], f64)> {
-        self.dict.get_index(i).map(|(k, v)| (&k[..], *v))
+        match &self.big {
+            Some(b) => b.dict.get_index(i).map(|(k, v)| (&k[..], *v)),
+            None => self.get_by_rank(i),
+        }
     }
 
     /// Removes and returns the lowest (or, with `max`, highest) member.
@@ -182,6 +366,19 @@ impl ZSetValue {
         if start > end || start >= self.len() {
             return 0;
         }
+        let end = end.min(self.len() - 1);
+        if self.big.is_none() {
+            // One splice: the ranks are one run of the buffer.
+            let mut it = self.pairs().skip(start);
+            let from = it.next().map(|(_, _, at)| at).expect("rank in range");
+            let to = self
+                .pairs()
+                .nth(end + 1)
+                .map_or(self.small.byte_len(), |(_, _, at)| at);
+            self.small.remove(from, to);
+            self.small_len -= (end - start + 1) as u32;
+            return end - start + 1;
+        }
         let victims: Vec<Vec<u8>> = self
             .iter_from(start, false)
             .take(end - start + 1)
@@ -195,19 +392,74 @@ impl ZSetValue {
 
     #[cfg(test)]
     fn check_invariants(&self) {
-        self.tree.check();
-        assert_eq!(self.tree.len(), self.dict.len());
-        for (m, s) in self.iter() {
-            assert_eq!(
-                self.dict.get(m).copied().map(f64::to_bits),
-                Some(s.to_bits())
-            );
+        match &self.big {
+            Some(b) => {
+                b.tree.check();
+                assert_eq!(b.tree.len(), b.dict.len());
+                for (m, s) in self.iter() {
+                    assert_eq!(b.dict.get(m).copied().map(f64::to_bits), Some(s.to_bits()));
+                }
+            }
+            None => {
+                assert!(!self.skiplist);
+                let all: Vec<(&[u8], f64)> = self.iter().collect();
+                assert_eq!(all.len(), self.len());
+                assert!(self.len() <= SMALL_ENTRIES);
+                for w in all.windows(2) {
+                    assert_eq!(cmp_entry(w[0].1, w[0].0, w[1].1, w[1].0), Ordering::Less);
+                }
+            }
         }
     }
 }
 
 /// In-order iterator over a [`ZSetValue`] (ascending, or descending when started with `rev`).
-pub type Iter<'a> = super::ostree::Iter<'a>;
+pub struct Iter<'a>(IterInner<'a>);
+
+enum IterInner<'a> {
+    Small {
+        entries: Entries<'a>,
+        left: usize,
+    },
+    /// Descending over a packed set: the offsets of the pairs still to yield, last first.
+    SmallRev {
+        packed: &'a Packed,
+        starts: ArrayVec<u32, SMALL_ENTRIES>,
+    },
+    Tree(super::ostree::Iter<'a>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], f64);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterInner::Small { entries, left } => {
+                if *left == 0 {
+                    return None;
+                }
+                *left -= 1;
+                let m = entries.next()?;
+                Some((m, decode_score(entries.next()?)))
+            }
+            IterInner::SmallRev { packed, starts } => {
+                let at = starts.pop()? as usize;
+                let (m, s) = packed.entry(at);
+                Some((m, decode_score(packed.entry(s).0)))
+            }
+            IterInner::Tree(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IterInner::Small { left, .. } => (*left, Some(*left)),
+            IterInner::SmallRev { starts, .. } => (starts.len(), Some(starts.len())),
+            IterInner::Tree(it) => it.size_hint(),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -380,13 +632,114 @@ mod tests {
     }
 
     #[test]
+    fn randomized_encoding_and_forms_follow_limits() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        for round in 0..400 {
+            let lim = ListpackLimits {
+                entries: [0, 3, 20, 31, 32, 33, 128][round % 7],
+                value: [2, 5, 64, 80][round % 4],
+            };
+            let universe = [6, 30, 60][round % 3];
+            let mut z = ZSetValue::new();
+            let mut skiplist = false;
+            let mut naive: Vec<(Vec<u8>, f64)> = Vec::new();
+            for _ in 0..200 {
+                let m = match rng.gen_range(0..30) {
+                    0 => vec![b'L'; 70],
+                    1 => b"abcd".to_vec(),
+                    _ => format!("{}", rng.gen_range(0..universe)).into_bytes(),
+                };
+                let score = match rng.gen_range(0..6) {
+                    0 => -0.0,
+                    1 => rng.gen::<f64>() * 1e6,
+                    2 => f64::INFINITY,
+                    _ => rng.gen_range(-300..300) as f64,
+                };
+                match rng.gen_range(0..10) {
+                    0..=5 => {
+                        let at = naive.iter().position(|(x, _)| *x == m);
+                        let old = at.map(|i| std::mem::replace(&mut naive[i].1, score));
+                        if at.is_none() {
+                            if naive.len() + 1 > lim.entries || m.len() > lim.value {
+                                skiplist = true;
+                            }
+                            naive.push((m.clone(), score));
+                        }
+                        let got = z.insert(&m, score, lim);
+                        assert_eq!(got.map(f64::to_bits), old.map(f64::to_bits));
+                    }
+                    6..=7 => {
+                        let at = naive.iter().position(|(x, _)| *x == m);
+                        let old = at.map(|i| naive.swap_remove(i).1);
+                        assert_eq!(z.remove(&m).map(f64::to_bits), old.map(f64::to_bits));
+                    }
+                    8 => {
+                        let sorted = naive_sorted(&naive);
+                        if sorted.len() >= 2 {
+                            let a = rng.gen_range(0..sorted.len());
+                            let b = rng.gen_range(a..sorted.len());
+                            assert_eq!(z.remove_rank_range(a, b), b - a + 1);
+                            naive = sorted[..a]
+                                .iter()
+                                .chain(&sorted[b + 1..])
+                                .cloned()
+                                .collect();
+                        }
+                    }
+                    _ => {
+                        let want = naive.iter().find(|(x, _)| *x == m).map(|e| e.1.to_bits());
+                        assert_eq!(z.score(&m).map(f64::to_bits), want);
+                        let sorted = naive_sorted(&naive);
+                        assert_eq!(z.rank(&m), sorted.iter().position(|(x, _)| *x == m));
+                        let k = rng.gen_range(0..=sorted.len());
+                        let rev: Vec<_> =
+                            z.iter_from(k, true).map(|(m, s)| (m.to_vec(), s)).collect();
+                        let mut want: Vec<_> = sorted.iter().rev().skip(k).cloned().collect();
+                        assert_eq!(rev.len(), want.len());
+                        assert_eq!(z.iter_from(k, true).size_hint().0, want.len());
+                        for (g, w) in rev.iter().zip(want.drain(..)) {
+                            assert_eq!((&g.0, g.1.to_bits()), (&w.0, w.1.to_bits()));
+                        }
+                        let i = rng.gen_range(0..=sorted.len());
+                        assert_eq!(z.entry_at(i).is_some(), i < sorted.len());
+                    }
+                }
+                assert_eq!(z.len(), naive.len());
+                assert_eq!(z.encoding(), if skiplist { "skiplist" } else { "listpack" });
+            }
+            z.check_invariants();
+            let got: Vec<(Vec<u8>, u64)> =
+                z.iter().map(|(m, s)| (m.to_vec(), s.to_bits())).collect();
+            let want: Vec<(Vec<u8>, u64)> = naive_sorted(&naive)
+                .into_iter()
+                .map(|(m, s)| (m, s.to_bits()))
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_few_members_take_no_allocation() {
+        assert_eq!(std::mem::size_of::<ZSetValue>(), 40);
+        let mut z = ZSetValue::new();
+        for (i, m) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            z.insert(m.as_bytes(), i as f64 + 1.0, L);
+        }
+        assert!(z.big.is_none());
+        assert_eq!(z.small.heap_size(), 0);
+        assert_eq!(z.score(b"c"), Some(3.0));
+        assert_eq!(z.rank(b"e"), Some(4));
+    }
+
+    #[test]
     fn sorted_insertion_stays_balanced() {
         // A degenerate insertion order must not make the tree a list.
         let mut z = ZSetValue::new();
         for i in 0..50_000 {
             z.insert(format!("{i:08}").as_bytes(), i as f64, L);
         }
-        assert!(z.tree.height() <= 4, "height {}", z.tree.height());
+        let h = z.big.as_ref().expect("indexed").tree.height();
+        assert!(h <= 4, "height {h}");
         assert_eq!(z.rank(b"00025000"), Some(25_000));
         z.check_invariants();
     }
