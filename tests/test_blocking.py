@@ -829,3 +829,54 @@ async def test_client_kill_of_a_blocked_async_client_raises_connection_error(eng
     await admin.rpush("k", "v")
     assert await admin.lrange("k", 0, -1) == [b"v"]
     assert await victim.ping() is True
+
+
+@pytest.mark.in_process_only("kills an in-process engine's process and reopens its files")
+def test_served_and_handed_back_writes_reach_the_log(tmp_path):
+    """A blocked client served by another's push, and a served waiter cancelled before taking
+    its reply (handed back), both change data: after a kill -9 the log replays to the same."""
+    code = """
+import asyncio, sys
+import redis.asyncio
+from burner_redis import BurnerConnectionPool
+
+async def main():
+    r = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(persistence_path=sys.argv[1], appendfsync="always", save_rules=""))
+    t = asyncio.create_task(r.blpop(["q"], 0))
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    await r.rpush("q", "a", "b")
+    await t
+    t = asyncio.create_task(r.bzpopmin(["z"], 0))
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    await r.zadd("z", {"m": 1, "n": 2})
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        pass
+    print("done", await r.lrange("q", 0, -1), await r.zrange("z", 0, -1), flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    import subprocess
+    import sys as _sys
+
+    path = tmp_path / "data.burner"
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "python"))
+    p = subprocess.Popen([_sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        line = p.stdout.readline()
+        assert line.strip() == "done [b'b'] [b'm', b'n']"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+    e = Engine(persistence_path=str(path), save_rules="")
+    try:
+        c = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+        assert c.lrange("q", 0, -1) == [b"b"]
+        assert c.zrange("z", 0, -1, withscores=True) == [(b"m", 1.0), (b"n", 2.0)]
+    finally:
+        e.close()

@@ -94,6 +94,8 @@ fn run(weak: Weak<Engine>, ctl: Arc<ExpiryControl>) {
         {
             let mut store = engine.lock();
             cycle(&mut store, &mut env, BUDGET);
+            // A blocked XREADGROUP whose stream expired is told so now.
+            super::blocking::serve_ready(&mut store, &mut env);
             // Expirations are logged as DEL; nobody waits for this reply, a failure stays recorded.
             let _ = crate::persistence::after_command(&mut store, env.now_us);
         }
