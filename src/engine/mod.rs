@@ -282,6 +282,7 @@ impl Engine {
             let mut pending = self.pending_clients.lock();
             self.has_pending_clients.store(false, Ordering::Release);
             for (id, info) in pending.drain(..) {
+                store.stats.connections_received += 1;
                 store.clients.insert(id, info);
             }
         }
