@@ -33,6 +33,10 @@ def wait_socket(path: str, proc) -> None:
     raise RuntimeError(f"{path} did not appear")
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def bench(sock: str, n: int, pipeline: int) -> dict:
     out = subprocess.run(
         ["redis-benchmark", "-s", sock, "-t", TESTS, "-n", str(n), "-P", str(pipeline), "--csv"],
@@ -61,7 +65,7 @@ def main() -> int:
     try:
         wait_socket(real_sock, real)
         wait_socket(ours_sock, ours)
-        print(f"redis-benchmark -n {args.n}; requests/s (p99 ms)")
+        print(f"redis-benchmark -n {args.n}; requests/s (p99 ms); load average {load()}")
         print(f"{'test':<8}{'P':>4}{'burner':>22}{'redis-server':>22}{'ratio':>8}")
         for p in (1, 16):
             a = bench(ours_sock, args.n, p)
@@ -69,6 +73,7 @@ def main() -> int:
             for t in a:
                 (ra, la), (rb, lb) = a[t], b.get(t, (float("nan"), float("nan")))
                 print(f"{t:<8}{p:>4}{ra:>14,.0f} ({la:>5.2f}){rb:>14,.0f} ({lb:>5.2f}){ra / rb:>8.2f}")
+        print(f"load average at the end {load()}")
     finally:
         for p in (ours, real):
             p.terminate()

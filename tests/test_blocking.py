@@ -619,7 +619,8 @@ def _wait_blocked(c, n, timeout=5.0):
 def _block(c, n, call):
     """Starts `call(client)` on a new connection in a thread once `n - 1` others are blocked;
     returns a function giving its result."""
-    other = redis.Redis(connection_pool=c.connection_pool)
+    # One connection for the whole call, so CLIENT ID names the connection that blocks.
+    other = redis.Redis(connection_pool=c.connection_pool, single_connection_client=True)
     out = {}
 
     def run():
@@ -635,6 +636,7 @@ def _block(c, n, call):
     def result():
         th.join(10)
         assert not th.is_alive(), "blocked client was never served"
+        other.close()
         return out["r"]
 
     return result
@@ -880,3 +882,48 @@ asyncio.run(main())
         assert c.zrange("z", 0, -1, withscores=True) == [(b"m", 1.0), (b"n", 2.0)]
     finally:
         e.close()
+
+
+def test_client_kill_of_an_idle_pooled_client_gives_it_a_new_connection(engine_and_proto):
+    """As redis-py replaces a pooled socket the server closed: the next command runs on a new
+    connection (even without retries)."""
+    e, _proto = engine_and_proto
+    victim = _no_retry_sync(e)
+    admin = engine_client(e)
+    vid = victim.client_id()
+    assert admin.client_kill_filter(_id=vid) == 1
+    assert victim.ping() is True
+    assert victim.client_id() != vid
+
+
+def test_client_kill_of_a_single_connection_client_fails_its_next_command(engine_and_proto):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    e, _proto = engine_and_proto
+    if os.environ.get("BURNER_VIA_SOCKET") == "1":
+        from conftest import _socket_of
+
+        victim = redis.Redis(unix_socket_path=_socket_of(e), single_connection_client=True, retry=Retry(NoBackoff(), 0))
+    else:
+        pool = BurnerSyncConnectionPool(e, retry=Retry(NoBackoff(), 0))
+        victim = redis.Redis(connection_pool=pool, single_connection_client=True)
+    admin = engine_client(e)
+    assert admin.client_kill_filter(_id=victim.client_id()) == 1
+    with pytest.raises(redis.ConnectionError):
+        victim.ping()
+
+
+@pytest.mark.in_process_only("BurnerRedis's direct session")
+async def test_burner_redis_direct_path_survives_client_kill():
+    from burner_redis import BurnerRedis
+
+    r = BurnerRedis()
+    other = BurnerRedis(engine=r.engine)
+    await r.set("k", "v")
+    direct = await r.client_id()
+    assert await other.client_kill_filter(_id=direct) == 1
+    assert await r.get("k") == b"v"
+    assert await r.client_id() != direct
+    await other.aclose()
+    await r.aclose()
