@@ -1,7 +1,7 @@
 # Developer commands (CI runs the same ones through .ci/run).
 PY ?= python3
 
-.PHONY: dev build test test-rust lint bench
+.PHONY: dev build test test-rust lint bench stubtest examples
 
 # Debug build of the extension, linked into python/burner_redis for in-tree tests.
 dev:
@@ -27,3 +27,11 @@ lint:
 
 bench:
 	$(PY) benchmarks/compare.py
+
+# The compiled module's stub against the built extension (needs `make dev` or scripts/test.sh).
+stubtest:
+	bash scripts/stubtest.sh
+
+# Every example, each asserting its result (in a venv with the wheel, pydocket and prefect).
+examples:
+	bash scripts/examples.sh

@@ -30,6 +30,8 @@ pub enum CmdError {
     InvalidExpire(String),
     /// `ERR DB index is out of range`
     DbIndexOutOfRange,
+    /// `OOM command not allowed when used memory > 'maxmemory'.`
+    Oom,
     /// Full error text with its prefix, e.g. `ERR min or max is not a float`.
     Raw(String),
 }
@@ -81,6 +83,7 @@ impl CmdError {
                 format!("ERR invalid expire time in '{}' command", c.to_lowercase())
             }
             CmdError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
+            CmdError::Oom => "OOM command not allowed when used memory > 'maxmemory'.".into(),
             CmdError::Raw(s) => s.clone(),
         }
     }

@@ -75,3 +75,43 @@ def test_sync_twin_and_threads():
     assert other.get("k") == b"v"
     c.close()
     other.close()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+async def test_set_fast_path_matches_redis_py_and_keeps_callbacks(protocol):
+    c = BurnerRedis(protocol=protocol)
+    assert await c.set("k", "v") is True  # no options: sent as ("SET", k, v) directly
+    assert await c.set("k", "w", get=True) == b"v"  # options: redis-py's own set()
+    assert await c.set("k", "x", nx=True) is None
+    assert await c.set("k", 7, px=5000) is True and 0 < await c.pttl("k") <= 5000
+    with pytest.raises(redis.exceptions.DataError):
+        await c.set("k", None)
+    # Refused by redis-py's own set() (6.x+) or, as it sends both flags, by the engine (5.0).
+    with pytest.raises((redis.exceptions.DataError, redis.exceptions.ResponseError)):
+        await c.set("k", "v", nx=True, xx=True)
+    # A callback the user installs is honoured on the direct path, whatever the name's case.
+    c.set_response_callback("SET", lambda r, **o: ("custom", r))
+    assert await c.set("k", "v") == ("custom", b"OK")
+    assert await c.execute_command("set", "k", "v") == ("custom", b"OK")
+
+    async def awaitable_callback(r, **o):
+        return ("awaited", r)
+
+    c.set_response_callback("GET", awaitable_callback)
+    assert await c.get("k") == ("awaited", b"v")
+    async with c.pipeline() as p:  # pipelines keep redis-py's set() and their own callbacks
+        p.set("p", "1").get("p")
+        assert await p.execute() == [("custom", b"OK"), ("awaited", b"1")]
+    await c.aclose()
+
+
+def test_sync_set_fast_path():
+    c = BurnerSyncRedis(decode_responses=True)
+    assert c.set("k", "v") is True
+    assert c.set("k", "w", get=True) == "v"
+    assert c.set("k", "x", xx=True, keepttl=True) is True
+    with pytest.raises(redis.exceptions.DataError):
+        c.set("k", object())
+    c.set_response_callback("SET", lambda r, **o: r)
+    assert c.set("k", "v") == "OK"
+    c.close()

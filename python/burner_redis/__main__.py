@@ -1,4 +1,5 @@
-"""Command line: ``python -m burner_redis serve --unix-socket PATH [--port N] ...``."""
+"""Command line: ``python -m burner_redis serve --unix-socket PATH [--port N] ...`` and
+``python -m burner_redis prefect-env [--unix-socket PATH] [--persistence-path F] [--role R]``."""
 
 from __future__ import annotations
 
@@ -55,6 +56,18 @@ def _serve(args) -> int:
     return 0
 
 
+def _prefect_env(args) -> int:
+    from .prefect import environment, format_environment
+
+    try:
+        env = environment(unix_socket=args.unix_socket, persistence_path=args.persistence_path, role=args.role)
+    except ValueError as e:
+        print(f"prefect-env: {e}", file=sys.stderr)
+        return 2
+    sys.stdout.write(format_environment(env))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m burner_redis")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -65,9 +78,25 @@ def main(argv=None) -> int:
     s.add_argument("--requirepass", help="password clients must AUTH with")
     s.add_argument("--unixsocketperm", default="700", help="unix socket mode, octal (default 700)")
     s.add_argument("--persistence-path", help="snapshot/log file to load at start and save at exit")
+    p = sub.add_parser(
+        "prefect-env",
+        help="print the environment that runs a Prefect server's Redis components on burner",
+        description='Prints export lines: eval "$(python -m burner_redis prefect-env)"',
+    )
+    p.add_argument("--unix-socket", help="server: also serve the engine here; client: the engine to reach")
+    p.add_argument("--persistence-path", help="server: keep the engine's data in this file")
+    p.add_argument(
+        "--role",
+        choices=("server", "client"),
+        default="server",
+        help="server: the process owning the engine (default); client: a second process "
+        "(e.g. `prefect server services start`) using prefect-redis over --unix-socket",
+    )
     args = ap.parse_args(argv)
     if args.cmd == "serve":
         return _serve(args)
+    if args.cmd == "prefect-env":
+        return _prefect_env(args)
     return 2
 
 

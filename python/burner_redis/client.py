@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 import redis.asyncio
-from redis.client import EMPTY_RESPONSE, NEVER_DECODE
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE, CaseInsensitiveDict
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -39,12 +39,30 @@ _SLOW_PATH = frozenset(
 
 _NO_REPLY = object()
 
+# Reply types that are never awaitable: checking for them first skips `inspect.isawaitable`'s ABC
+# lookup on every command (a callback returning an awaitable is rare but allowed).
+_PLAIN = frozenset((bytes, str, int, float, bool, list, dict, set, tuple, type(None)))
+
+
+_dict_get = dict.get
+
+
+def _callback_for(callbacks, name):
+    """``callbacks.get(name)``. redis-py's table is a CaseInsensitiveDict holding upper-case keys
+    whose ``get`` upper-cases every name in Python; the upper-case names redis-py's own methods
+    send are looked up directly, with the same result."""
+    if type(callbacks) is CaseInsensitiveDict and type(name) is str and name.isupper():
+        return _dict_get(callbacks, name)
+    return callbacks.get(name)
+
 
 def _run_direct(s, args, options):
     """Runs one command on a session and reads its reply as redis-py's ``parse_response`` does:
     NEVER_DECODE, EMPTY_RESPONSE on a ResponseError, and the ``keys`` option removed. Returns
     ``(reply, options)``, or ``(EMPTY_RESPONSE value, _NO_REPLY)`` when that short-circuits."""
     s.execute(args)
+    if not options:
+        return s.read(False), options
     try:
         if NEVER_DECODE in options:
             response = s.read(True)
@@ -110,11 +128,20 @@ class BurnerRedis(redis.asyncio.Redis):
             return response
         if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path
             response = await self._direct._wait_blocked(s, False)
-        callback = self.response_callbacks.get(name)
+        callback = _callback_for(self.response_callbacks, name)
         if callback is not None:
-            retval = callback(response, **options)
-            return await retval if inspect.isawaitable(retval) else retval
+            retval = callback(response, **options) if options else callback(response)
+            if type(retval) in _PLAIN or not inspect.isawaitable(retval):
+                return retval
+            return await retval
         return response
+
+    def set(self, name, value, *args, **kwargs):
+        # redis-py's `set` spends ~2 us checking and assembling options; with none given it sends
+        # exactly ("SET", name, value), so send that directly.
+        if args or kwargs:
+            return super().set(name, value, *args, **kwargs)
+        return self.execute_command("SET", name, value)
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         if self._direct is not None:
@@ -169,10 +196,16 @@ class BurnerSyncRedis(redis.Redis):
                 return response
             if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path
                 response = s.block_wait(False)
-        callback = self.response_callbacks.get(name)
+        callback = _callback_for(self.response_callbacks, name)
         if callback is not None:
-            return callback(response, **options)
+            return callback(response, **options) if options else callback(response)
         return response
+
+    def set(self, name, value, *args, **kwargs):
+        # See BurnerRedis.set: without options redis-py sends exactly ("SET", name, value).
+        if args or kwargs:
+            return super().set(name, value, *args, **kwargs)
+        return self.execute_command("SET", name, value)
 
     def close(self) -> None:
         if self._direct is not None:

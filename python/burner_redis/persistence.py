@@ -2,16 +2,18 @@
 
 The engine does the work (``Engine(persistence_path=...)``, ``Engine.save()``, ``Engine.close()``);
 this module only gives its failures redis-py-family exception classes and makes sure every
-persistent engine still open at exit gets its final save (``atexit``).
+persistent engine still open at exit, made by a pool or directly, gets its final save
+(``atexit``).
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import weakref
 
 from redis.exceptions import RedisError
+
+from . import _engine
 
 logger = logging.getLogger("burner_redis.persistence")
 
@@ -39,24 +41,17 @@ class DataLockedError(PersistenceError):
     """Another process (or engine) already has these data files open."""
 
 
-_open_engines: weakref.WeakSet = weakref.WeakSet()
-
-
-def track(engine) -> None:
-    """Remembers a persistent engine so that it is saved and closed at interpreter exit."""
-    _open_engines.add(engine)
-
-
 def close_engine(engine) -> None:
     """Final save and release of a persistent engine; failures are logged, not raised."""
     try:
         engine.close()
     except Exception:
         logger.exception("final save of %r failed", engine)
-    _open_engines.discard(engine)
 
 
 @atexit.register
 def _close_all() -> None:
-    for engine in list(_open_engines):
-        close_engine(engine)
+    # Every persistent engine still alive, made by a pool or directly: the engine keeps the
+    # (weak) registry, so one that was dropped already is not kept alive by it.
+    for failure in _engine._close_persistent_engines():
+        logger.error("final save at exit failed: %s", failure)

@@ -23,8 +23,20 @@ Engine = _engine.Engine
 _ENGINE_KWARGS = ("databases", *persistence.ENGINE_KWARGS)
 
 
+#: Pool arguments that become CONFIG parameters of a new engine.
+_CONFIG_KWARGS = {"maxmemory": "maxmemory", "maxmemory_policy": "maxmemory-policy"}
+
+
 def _split_kwargs(kwargs: dict) -> tuple[dict, dict]:
     engine_kw = {k: kwargs.pop(k) for k in _ENGINE_KWARGS if k in kwargs}
+    config = dict(kwargs.pop("config", None) or {})
+    for arg, name in _CONFIG_KWARGS.items():
+        if arg in kwargs:
+            value = kwargs.pop(arg)
+            if value is not None:
+                config[name] = value
+    if config:
+        engine_kw["config"] = config
     return engine_kw, kwargs
 
 
@@ -49,8 +61,6 @@ class _PoolBase:
         self.engine = engine if engine is not None else Engine(**engine_kw)
         # A pool that made a persistent engine owns it: closing the pool saves and releases it.
         self._owns_persistence = engine is None and engine_kw.get("persistence_path") is not None
-        if self._owns_persistence:
-            persistence.track(self.engine)
         ck: dict[str, Any] = {
             "db": int(db),
             "decode_responses": bool(decode_responses),

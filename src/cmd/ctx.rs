@@ -66,46 +66,12 @@ macro_rules! typed {
     };
 }
 
-typed!(StrValue, Str, Value::Str(StrValue::Raw(Vec::new())));
-typed!(HashValue, Hash, Value::Hash(HashValue::default()));
-typed!(SetValue, Set, Value::Set(SetValue::default()));
-typed!(ListValue, List, Value::List(ListValue::default()));
-
-impl Typed for ZSetValue {
-    fn from_value(v: &Value) -> Option<&Self> {
-        match v {
-            Value::ZSet(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
-        match v {
-            Value::ZSet(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn new_value() -> Value {
-        Value::ZSet(Box::default())
-    }
-}
-
-impl Typed for StreamValue {
-    fn from_value(v: &Value) -> Option<&Self> {
-        match v {
-            Value::Stream(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
-        match v {
-            Value::Stream(x) => Some(x),
-            _ => None,
-        }
-    }
-    fn new_value() -> Value {
-        Value::Stream(Box::default())
-    }
-}
+typed!(StrValue, Str, Value::Str(StrValue::Raw(Default::default())));
+typed!(HashValue, Hash, Value::Hash(Box::default()));
+typed!(SetValue, Set, Value::Set(Box::default()));
+typed!(ListValue, List, Value::List(Box::default()));
+typed!(ZSetValue, ZSet, Value::ZSet(Box::default()));
+typed!(StreamValue, Stream, Value::Stream(Box::default()));
 
 impl<'a> Ctx<'a> {
     /// The selected database index.
@@ -160,18 +126,26 @@ impl<'a> Ctx<'a> {
         self.db().contains(key)
     }
 
-    /// The value under `key` (after lazy expiry).
+    /// The value under `key` (after lazy expiry); counts as an access for LRU/LFU.
     pub fn lookup(&mut self, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(key);
+        let db = self.client.db;
+        self.store.dbs[db].get_touch_ref(key)
+    }
+
+    /// The value under `key` (after lazy expiry) without counting an access (TYPE, TTL, OBJECT:
+    /// Redis's `LOOKUP_NOTOUCH`).
+    pub fn lookup_notouch(&mut self, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(key);
         let db = self.client.db;
         self.store.dbs[db].get(key)
     }
 
-    /// The value under `key`, mutable (after lazy expiry).
+    /// The value under `key`, mutable (after lazy expiry); counts as an access.
     pub fn lookup_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(key);
         let db = self.client.db;
-        self.store.dbs[db].get_mut(key)
+        self.store.dbs[db].get_touch(key)
     }
 
     /// A typed read: `Ok(None)` when missing, WRONGTYPE when another type.
@@ -283,18 +257,42 @@ fn mark_changed(store: &mut Store, db: usize, key: &[u8]) {
 /// Deletes an expired key, counting and announcing it (used by lazy and active expiry).
 pub fn delete_expired(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
     if store.dbs[db].remove(key).is_some() {
-        if store.oplog.on {
-            store.oplog.record_expired(db, key);
-        }
-        store.stats.expired_keys += 1;
-        touch_key(store, db, key, env);
-        crate::commands::pubsub::notify_keyspace_event(
-            store,
-            env,
-            crate::commands::pubsub::EV_EXPIRED,
-            "expired",
-            key,
-            db,
-        );
+        announce_expired(store, db, key, env);
     }
+}
+
+/// Deletes the key at position `i` of the database's TTL table (active expiry's sample).
+pub fn delete_expired_at(store: &mut Store, db: usize, i: usize, env: &mut Env) {
+    if let Some(key) = store.dbs[db].remove_by_expiry_index(i) {
+        announce_expired(store, db, &key, env);
+    }
+}
+
+fn announce_expired(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
+    store.stats.expired_keys += 1;
+    announce_removal(
+        store,
+        db,
+        key,
+        env,
+        crate::commands::pubsub::EV_EXPIRED,
+        "expired",
+    );
+}
+
+/// What the engine does after removing a key on its own (expiry, eviction): logs it as DEL,
+/// signals WATCH and blocked clients, and emits the keyspace event.
+pub fn announce_removal(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    env: &mut Env,
+    class: u32,
+    event: &str,
+) {
+    if store.oplog.on {
+        store.oplog.record_expired(db, key);
+    }
+    touch_key(store, db, key, env);
+    crate::commands::pubsub::notify_keyspace_event(store, env, class, event, key, db);
 }

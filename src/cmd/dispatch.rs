@@ -40,6 +40,22 @@ pub fn dispatch(
         let e = CmdError::WrongArity(spec.name.into()).text();
         return Some(rejected(store, Some(spec), e));
     }
+    store.access.set_now(env.now_ms);
+    if store.evict.maxmemory > 0 && !env.in_exec && !env.in_script && !env.block_retry {
+        env.oom = !crate::engine::evict::perform(store, env);
+        if env.oom && refused_on_oom(spec, client) {
+            let mut e = CmdError::Oom.text();
+            if spec.name == "exec" {
+                // A refused EXEC ends the transaction, as Redis's does.
+                client.multi = None;
+                crate::commands::transactions::unwatch_all(store, client);
+                e = format!("EXECABORT Transaction discarded because of: {e}");
+            } else {
+                flag_multi_error(client);
+            }
+            return Some(rejected(store, Some(spec), e));
+        }
+    }
     if let Some(m) = client.multi.as_mut() {
         if !spec.has(flags::NO_QUEUE) {
             if spec.has(flags::NO_MULTI) {
@@ -67,7 +83,7 @@ pub fn dispatch(
     // For the append-only log: a write command is logged when it changed data and logged no
     // inner commands itself (EXEC and scripts log what they ran).
     let log = (store.oplog.on && spec.has(flags::WRITE))
-        .then(|| (args.clone(), client.db, store.dirty, store.oplog.logged));
+        .then(|| store.oplog.begin(client.db, &args, store.dirty));
     // Redis logs neither EXEC (its commands are logged one by one) nor what scripts run.
     let slow = (store.slowlog.slower_than_us >= 0 && !env.in_script && spec.name != "exec")
         .then(|| ArgSnapshot::take(&args));
@@ -87,10 +103,8 @@ pub fn dispatch(
     if block.is_none() || (!env.block_retry && (env.in_exec || env.in_script)) {
         account(store, client, env, spec, stat_name, &result, usec, slow);
     }
-    if let Some((cmd, db, dirty, logged)) = log {
-        if store.dirty != dirty && store.oplog.logged == logged {
-            store.oplog.record(db, cmd, &result);
-        }
+    if let Some(begun) = log {
+        store.oplog.finish(begun, store.dirty, &result);
     }
     if let Some(req) = block {
         if env.block_retry {
@@ -207,6 +221,26 @@ fn redact(spec: &CommandSpec, args: &mut [Vec<u8>]) {
     };
     for a in args.iter_mut().take(upto).skip(from) {
         *a = b"(redacted)".to_vec();
+    }
+}
+
+/// Commands refused while memory is over `maxmemory` and nothing could be evicted: those that
+/// may grow memory, anything queued into a transaction (queues grow too), and EXEC of a
+/// transaction holding such a command. DISCARD, QUIT and RESET always run.
+fn refused_on_oom(spec: &CommandSpec, client: &Client) -> bool {
+    if spec.has(flags::DENYOOM) {
+        return true;
+    }
+    let Some(m) = client.multi.as_ref() else {
+        return false;
+    };
+    match spec.name {
+        "discard" | "quit" | "reset" => false,
+        "exec" => m
+            .queue
+            .iter()
+            .any(|cmd| table().get(&cmd[0]).is_some_and(|s| s.has(flags::DENYOOM))),
+        _ => true,
     }
 }
 

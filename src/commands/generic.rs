@@ -19,7 +19,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command!("del", -2, WRITE, 1, -1, 1, del),
     command!("unlink", -2, WRITE | FAST, 1, -1, 1, del),
     command!("exists", -2, READONLY | FAST, 1, -1, 1, exists),
-    command!("touch", -2, READONLY | FAST, 1, -1, 1, exists),
+    command!("touch", -2, READONLY | FAST, 1, -1, 1, touch),
     command!("type", 2, READONLY | FAST, 1, 1, 1, type_cmd),
     command!("keys", 2, READONLY, 0, 0, 0, keys),
     command!("scan", -2, READONLY, 0, 0, 0, scan),
@@ -53,8 +53,7 @@ fn del(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(Reply::Int(n))
 }
 
-/// `EXISTS key [key ...]` (a key given twice counts twice) and `TOUCH key [key ...]` (no access
-/// times are kept, so touching is only counting).
+/// `EXISTS key [key ...]` (a key given twice counts twice; no access is recorded).
 fn exists(ctx: &mut Ctx, args: Args) -> CmdResult {
     let mut n = 0;
     for k in args {
@@ -65,10 +64,21 @@ fn exists(ctx: &mut Ctx, args: Args) -> CmdResult {
     Ok(Reply::Int(n))
 }
 
+/// `TOUCH key [key ...]`: records an access of each existing key; replies how many exist.
+fn touch(ctx: &mut Ctx, args: Args) -> CmdResult {
+    let mut n = 0;
+    for k in args {
+        if ctx.lookup(&k).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Int(n))
+}
+
 /// `TYPE key`
 fn type_cmd(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let key = args.next_bytes()?;
-    let name = ctx.lookup(&key).map_or("none", |v| v.type_name());
+    let name = ctx.lookup_notouch(&key).map_or("none", |v| v.type_name());
     Ok(Reply::Status(Cow::Borrowed(name)))
 }
 
@@ -480,7 +490,7 @@ const OBJECT_HELP: &[&str] = &[
     "FREQ <key>",
     "    The logarithmic access frequency counter of <key> (LFU policies only).",
     "IDLETIME <key>",
-    "    Seconds since <key> was last accessed (not tracked here: always 0).",
+    "    Seconds since <key> was last read or written (approximate; LRU policies).",
     "REFCOUNT <key>",
     "    How many references the value stored at <key> has.",
     "HELP",
@@ -514,22 +524,32 @@ fn object(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         ));
     }
     let key = args.next_bytes()?;
-    let Some(v) = ctx.lookup(&key) else {
+    let Some(v) = ctx.lookup_notouch(&key) else {
         return Ok(Reply::Nil);
     };
-    Ok(match sub_name.as_str() {
+    let reply = match sub_name.as_str() {
         "encoding" => Reply::Bulk(v.encoding().as_bytes().to_vec()),
         "refcount" => Reply::Int(match v {
             Value::Str(StrValue::Int(i)) if (0..SHARED_INTEGERS).contains(i) => SHARED_REFCOUNT,
             _ => 1,
         }),
-        "idletime" => Reply::Int(0),
         _ => {
-            return Err(CmdError::err(
-                "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-            ))
+            let db = ctx.db();
+            let meta = db.meta(&key).unwrap_or(0);
+            let access = db.access();
+            match (sub_name.as_str(), access.is_lfu()) {
+                ("idletime", false) => Reply::Int(access.idle_s(meta) as i64),
+                ("freq", true) => Reply::Int(access.decayed(meta) as i64),
+                ("idletime", true) => return Err(CmdError::err(
+                    "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+                )),
+                _ => return Err(CmdError::err(
+                    "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+                )),
+            }
         }
-    })
+    };
+    Ok(reply)
 }
 
 #[cfg(test)]

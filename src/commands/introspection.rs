@@ -1,8 +1,9 @@
 //! The server group's introspection commands: INFO, COMMAND, SLOWLOG, MEMORY.
 //!
-//! Field names and reply shapes are Redis 7.2's, so tools that parse them keep working; values that
-//! only make sense for a process with its own allocator and sockets (RSS, fragmentation, network
-//! bytes) are reported as zero rather than invented.
+//! Field names and reply shapes are Redis 7.2's, so tools that parse them keep working. Memory
+//! figures are real: `used_memory` is the library's allocator count (`crate::alloc`, every engine
+//! in the process), `used_memory_rss` the process's resident set; values that only make sense for
+//! a server with its own sockets and replicas are reported as zero rather than invented.
 
 use crate::cmd::args::eq_kw;
 use crate::cmd::{flags::*, table, Args, CommandSpec, Ctx};
@@ -71,25 +72,52 @@ pub fn value_size(v: &Value) -> usize {
     value_size_sampled(v, 0)
 }
 
-/// Estimated bytes of one database, from up to 1000 keys scaled to all of them (INFO and MEMORY
-/// STATS run under the engine lock, so they must not walk a large keyspace).
-fn db_bytes(db: &crate::engine::Db) -> usize {
-    let len = db.len();
-    let (mut n, mut sum) = (0usize, 0usize);
-    for (k, v) in db.iter().take(1000) {
-        n += 1;
-        sum = sum.saturating_add(KEY_OVERHEAD + k.len() + value_size_sampled(v, 5));
-    }
-    sum.checked_div(n).map_or(0, |avg| avg.saturating_mul(len))
-}
-
-/// Bytes the engine needs even when empty (its tables, one per database).
+/// What was allocated when the engine started.
 fn startup_bytes(store: &Store) -> usize {
-    4096 + 256 * store.dbs.len()
+    store.startup_allocated
 }
 
-fn used_memory(store: &Store) -> usize {
-    startup_bytes(store) + store.dbs.iter().map(db_bytes).sum::<usize>()
+/// `used_memory`: the allocator's count (what `maxmemory` compares with).
+fn used_memory(_store: &Store) -> usize {
+    crate::engine::evict::used_memory()
+}
+
+/// Bookkeeping bytes beyond the data: startup plus every database's key and TTL tables.
+fn overhead_bytes(store: &Store) -> usize {
+    startup_bytes(store) + store.dbs.iter().map(|d| d.table_bytes()).sum::<usize>()
+}
+
+/// The process's resident set size in bytes (0 where it cannot be read).
+fn rss_bytes() -> usize {
+    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * page_size()
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+fn total_system_memory() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    if pages > 0 {
+        pages as usize * page_size()
+    } else {
+        0
+    }
 }
 
 fn human(bytes: usize) -> String {
@@ -278,7 +306,12 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
         "memory" => {
             let used = used_memory(store);
             let startup = startup_bytes(store);
-            let dataset = used - startup;
+            let overhead = overhead_bytes(store).min(used);
+            let dataset = used - overhead;
+            let peak = crate::alloc::peak();
+            let rss = rss_bytes().max(1);
+            let system = total_system_memory();
+            let frag = format!("{:.2}", rss as f64 / used.max(1) as f64);
             let maxmemory: usize = cfg_value(store, "maxmemory", "0").parse().unwrap_or(0);
             let pct = |a: usize, b: usize| {
                 if b == 0 {
@@ -290,20 +323,20 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
             kv(&[
                 ("used_memory", used.to_string()),
                 ("used_memory_human", human(used)),
-                ("used_memory_rss", used.to_string()),
-                ("used_memory_rss_human", human(used)),
-                ("used_memory_peak", used.to_string()),
-                ("used_memory_peak_human", human(used)),
-                ("used_memory_peak_perc", "100.00%".into()),
-                ("used_memory_overhead", startup.to_string()),
+                ("used_memory_rss", rss.to_string()),
+                ("used_memory_rss_human", human(rss)),
+                ("used_memory_peak", peak.to_string()),
+                ("used_memory_peak_human", human(peak)),
+                ("used_memory_peak_perc", pct(used, peak)),
+                ("used_memory_overhead", overhead.to_string()),
                 ("used_memory_startup", startup.to_string()),
                 ("used_memory_dataset", dataset.to_string()),
                 ("used_memory_dataset_perc", pct(dataset, used)),
                 ("allocator_allocated", used.to_string()),
                 ("allocator_active", used.to_string()),
-                ("allocator_resident", used.to_string()),
-                ("total_system_memory", z()),
-                ("total_system_memory_human", "0B".into()),
+                ("allocator_resident", rss.to_string()),
+                ("total_system_memory", system.to_string()),
+                ("total_system_memory_human", human(system)),
                 ("used_memory_lua", z()),
                 ("used_memory_vm_eval", z()),
                 ("used_memory_lua_human", "0B".into()),
@@ -329,8 +362,11 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
                 ("allocator_rss_bytes", z()),
                 ("rss_overhead_ratio", "1.00".into()),
                 ("rss_overhead_bytes", z()),
-                ("mem_fragmentation_ratio", "1.00".into()),
-                ("mem_fragmentation_bytes", z()),
+                ("mem_fragmentation_ratio", frag),
+                (
+                    "mem_fragmentation_bytes",
+                    rss.saturating_sub(used).to_string(),
+                ),
                 ("mem_not_counted_for_evict", z()),
                 ("mem_replication_backlog", z()),
                 ("mem_total_replication_buffers", z()),
@@ -412,7 +448,7 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
                 ("expired_stale_perc", "0.00".into()),
                 ("expired_time_cap_reached_count", z()),
                 ("expire_cycle_cpu_milliseconds", z()),
-                ("evicted_keys", z()),
+                ("evicted_keys", s.evicted_keys.to_string()),
                 ("evicted_clients", z()),
                 ("total_eviction_exceeded_time", z()),
                 ("current_eviction_exceeded_time", z()),
@@ -715,10 +751,12 @@ fn memory_stats(store: &Store) -> Reply {
     let used = used_memory(store);
     let startup = startup_bytes(store);
     let keys: usize = store.dbs.iter().map(|d| d.len()).sum();
-    let overhead = startup + keys * KEY_OVERHEAD;
+    let overhead = overhead_bytes(store);
     let dataset = used.saturating_sub(overhead);
+    let peak = crate::alloc::peak();
+    let rss = rss_bytes();
     let mut m = vec![
-        (b("peak.allocated"), n(used)),
+        (b("peak.allocated"), n(peak)),
         (b("total.allocated"), n(used)),
         (b("startup.allocated"), n(startup)),
         (b("replication.backlog"), n(0)),
@@ -733,8 +771,8 @@ fn memory_stats(store: &Store) -> Reply {
         m.push((
             b(&format!("db.{}", i)),
             Reply::Map(vec![
-                (b("overhead.hashtable.main"), n(db.len() * KEY_OVERHEAD)),
-                (b("overhead.hashtable.expires"), n(db.expires_len() * 32)),
+                (b("overhead.hashtable.main"), n(db.table_bytes())),
+                (b("overhead.hashtable.expires"), n(db.expires_len() * 48)),
             ]),
         ));
     }
@@ -754,9 +792,12 @@ fn memory_stats(store: &Store) -> Reply {
         ),
         (b("dataset.bytes"), n(dataset)),
         (b("dataset.percentage"), Reply::Double(pct(dataset, used))),
-        (b("peak.percentage"), Reply::Double(100.0)),
-        (b("fragmentation"), Reply::Double(1.0)),
-        (b("fragmentation.bytes"), n(0)),
+        (b("peak.percentage"), Reply::Double(pct(used, peak))),
+        (
+            b("fragmentation"),
+            Reply::Double(rss as f64 / used.max(1) as f64),
+        ),
+        (b("fragmentation.bytes"), n(rss.saturating_sub(used))),
     ]);
     Reply::Map(m)
 }
@@ -926,7 +967,8 @@ fn command_info(spec: &CommandSpec) -> Reply {
         ),
         Reply::Set(vec![]),
         key_specs(spec),
-        Reply::Array(vec![]),
+        // Redis replies an empty *set* when a command has no subcommands.
+        Reply::Set(vec![]),
     ])
 }
 

@@ -546,12 +546,14 @@ fn config(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             if let Err(e) = res {
                 ctx.store.config = saved;
                 (ctx.store.slowlog.slower_than_us, ctx.store.slowlog.max_len) = saved_slowlog;
+                crate::engine::evict::reload(ctx.store);
                 return Err(match e {
                     Ok(msg) => config_failed(asked, &msg),
                     Err(cmd_err) => cmd_err,
                 });
             }
         }
+        crate::engine::evict::reload(ctx.store);
         return Ok(Reply::ok());
     }
     if eq_kw(&sub, "RESETSTAT") {

@@ -135,14 +135,14 @@ fn spop(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             Reply::Nil
         });
     };
-    let popped: Vec<Box<[u8]>> = match count {
+    let popped: Vec<crate::types::Bytes> = match count {
         Some(0) => return Ok(Reply::Set(Vec::new())),
         None => {
             let i = s.random_index(&mut rng);
             s.remove_index(i).into_iter().collect()
         }
         Some(n) if n >= s.len() as u64 => {
-            let all = s.iter().map(Box::from).collect();
+            let all = s.iter().map(crate::types::Bytes::new).collect();
             *s = SetValue::default();
             all
         }
@@ -206,7 +206,7 @@ fn load_sets<'c>(
     Ok(keys
         .iter()
         .map(|k| match db.get(k) {
-            Some(Value::Set(s)) => Some(s),
+            Some(Value::Set(s)) => Some(&**s),
             _ => None,
         })
         .collect())
@@ -295,7 +295,7 @@ fn set_op_store(ctx: &mut Ctx, mut args: Args, op: SetOp, event: &str) -> CmdRes
         }
     } else {
         ctx.expire_if_needed(&dst);
-        ctx.db().set(&dst, Value::Set(result));
+        ctx.db().set(&dst, Value::Set(Box::new(result)));
         ctx.touched(&dst);
         ctx.notify(EV_SET, event, &dst);
     }

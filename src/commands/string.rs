@@ -449,7 +449,7 @@ fn incrbyfloat(ctx: &mut Ctx, mut args: Args) -> CmdResult {
         FloatError::NanOrInfinity => CmdError::err("increment would produce NaN or Infinity"),
     })?;
     // Redis stores the printed text as a plain string (never the `int` encoding).
-    let value = StrValue::Raw(new.clone());
+    let value = StrValue::raw(&new);
     match ctx.write::<StrValue>(&key)? {
         Some(v) => *v = value,
         None => ctx.db().set(&key, Value::Str(value)),

@@ -5,10 +5,13 @@
 //! waits for anything but the lock's own release. Wake-ups gathered under the lock run after it is
 //! released.
 
+pub mod access;
 pub mod blocking;
 pub mod client;
 pub mod clock;
+pub mod cow;
 pub mod db;
+pub mod evict;
 pub mod expiry;
 pub mod pubsub;
 pub mod stats;
@@ -62,6 +65,12 @@ pub type Watcher = (u64, Arc<AtomicBool>);
 pub struct Store {
     /// The databases.
     pub dbs: Vec<Db>,
+    /// Access clock and LFU parameters shared by the databases.
+    pub access: Arc<access::AccessClock>,
+    /// `maxmemory` settings and the eviction pool.
+    pub evict: evict::Eviction,
+    /// The allocator's count when the engine started (`used_memory_startup`).
+    pub startup_allocated: usize,
     /// Clients blocked on keys.
     pub blocking: Blocking,
     /// WATCHed keys: (db, key) -> dirty flags of the watching clients.
@@ -93,8 +102,15 @@ pub struct Store {
 
 impl Store {
     pub(crate) fn new(opts: &EngineOptions) -> Store {
+        let access = Arc::new(access::AccessClock::default());
+        access.set_now(opts.clock.now_ms());
         Store {
-            dbs: (0..opts.databases).map(|_| Db::new()).collect(),
+            dbs: (0..opts.databases)
+                .map(|_| Db::new(access.clone()))
+                .collect(),
+            access,
+            evict: Default::default(),
+            startup_allocated: crate::alloc::allocated(),
             blocking: Blocking::default(),
             watched: HashMap::new(),
             clients: HashMap::new(),
@@ -172,6 +188,9 @@ pub struct Env {
     pub retrying: Option<Arc<blocking::Waiter>>,
     /// `redis.log` messages (level 0-3, text), handed to the front door's logger after unlocking.
     pub script_logs: Vec<(u8, Vec<u8>)>,
+    /// Memory was over `maxmemory` (and could not be freed) when the top-level command started:
+    /// a script may then not start writing with a command that grows memory.
+    pub oom: bool,
 }
 
 impl Env {
@@ -187,6 +206,7 @@ impl Env {
             block_timed_out: false,
             retrying: None,
             script_logs: Vec::new(),
+            oom: false,
         }
     }
 }
@@ -481,6 +501,7 @@ impl Engine {
         // Clients blocked on keys this command made ready are served now, before anybody else's
         // command (and logged in the same batch).
         blocking::serve_ready(store, env);
+        crate::alloc::note_peak();
         self.expiry.note_ttls(store);
         if let Err(e) = crate::persistence::after_command(store, env.now_us) {
             // Not durable, so not acknowledged: the client sees why (Redis's MISCONF).

@@ -27,6 +27,8 @@ pub struct Stats {
     pub commands: u64,
     /// Keys expired (lazily or actively).
     pub expired_keys: u64,
+    /// Keys evicted under `maxmemory`.
+    pub evicted_keys: u64,
     /// Successful key lookups.
     pub keyspace_hits: u64,
     /// Failed key lookups.

@@ -7,6 +7,8 @@ use std::io::{self, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use parking_lot::Mutex;
+
 use super::frame::{ErrorKind, PersistError};
 
 /// `path` with `suffix` appended to its file name.
@@ -35,6 +37,17 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
+    write_atomic_owned(path, None, write)
+}
+
+/// [`write_atomic`] on behalf of the holder of `owner`: the rename happens with that mutex held
+/// and only while it still holds the lock. A background thread of an engine that was dropped
+/// meanwhile (a new engine may have the files by now) writes nothing over them.
+pub fn write_atomic_owned(
+    path: &Path,
+    owner: Option<&Mutex<Option<DirLock>>>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
     let result = (|| {
         let file = OpenOptions::new()
@@ -47,6 +60,10 @@ pub fn write_atomic(
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         drop(file);
+        let held = owner.map(|m| m.lock());
+        if held.as_ref().is_some_and(|h| h.is_none()) {
+            return Err(io::Error::other("the data files were released"));
+        }
         std::fs::rename(&tmp, path)?;
         fsync_dir(&parent_dir(path))
     })();

@@ -23,7 +23,7 @@ pub const MAGIC: &[u8; 8] = b"BURNERDB";
 /// The version this code writes (and the newest it reads).
 pub const VERSION: u32 = 1;
 /// Records per `Records` frame.
-const CHUNK: usize = 1024;
+pub const CHUNK: usize = 1024;
 
 /// First frame: facts about the whole snapshot.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -143,7 +143,8 @@ pub fn value_out(v: &Value) -> SnapValue<&Bytes> {
     match v {
         Value::Str(StrValue::Int(i)) => SnapValue::Int(*i),
         // An in-place-edited string reloads as a plain one, as after a Redis restart.
-        Value::Str(StrValue::Raw(r) | StrValue::Grown(r)) => SnapValue::Str(b(r)),
+        Value::Str(StrValue::Raw(r)) => SnapValue::Str(b(r)),
+        Value::Str(StrValue::Grown(r)) => SnapValue::Str(b(r)),
         Value::Hash(h) => SnapValue::Hash(h.iter().map(|(f, v)| (b(f), b(v))).collect()),
         Value::Set(s) => SnapValue::Set(s.iter().map(b).collect()),
         Value::List(l) => SnapValue::List(l.iter().map(|e| b(e)).collect()),
@@ -255,27 +256,27 @@ fn stream_in(snap: SnapStream<ByteBuf>) -> Result<StreamValue, &'static str> {
 pub fn value_in(v: SnapValue<ByteBuf>) -> Result<Value, &'static str> {
     Ok(match v {
         SnapValue::Int(i) => Value::Str(StrValue::Int(i)),
-        SnapValue::Str(s) => Value::Str(StrValue::Raw(s.into_vec())),
+        SnapValue::Str(s) => Value::Str(StrValue::Raw(s.into_vec().into())),
         SnapValue::Hash(items) => {
             let mut h = HashValue::default();
             for (f, v) in items {
                 h.insert(&f, &v);
             }
-            Value::Hash(h)
+            Value::Hash(Box::new(h))
         }
         SnapValue::Set(items) => {
             let mut s = SetValue::default();
             for m in items {
                 s.insert(&m);
             }
-            Value::Set(s)
+            Value::Set(Box::new(s))
         }
-        SnapValue::List(items) => Value::List(
+        SnapValue::List(items) => Value::List(Box::new(
             items
                 .into_iter()
                 .map(ByteBuf::into_vec)
                 .collect::<ListValue>(),
-        ),
+        )),
         SnapValue::ZSet(items) => {
             let mut z = ZSetValue::default();
             for (m, s) in items {
@@ -290,45 +291,87 @@ pub fn value_in(v: SnapValue<ByteBuf>) -> Result<Value, &'static str> {
     })
 }
 
-/// Encodes every live key of `store` (keys expired at `now_ms` are left out). Runs under the
-/// engine lock; the costly part, writing, happens after it is released.
-pub fn capture(store: &Store, now_ms: i64, log_generation: u64, scripts: &[Vec<u8>]) -> Captured {
-    let header = SnapHeader {
-        created_ms: now_ms,
+/// The record of one key, or None when the snapshot leaves it out (expired at `now_ms`, or an
+/// empty collection).
+pub fn record<'a>(
+    db: u32,
+    key: &'a [u8],
+    value: &'a Value,
+    expire_at_ms: Option<i64>,
+    now_ms: i64,
+) -> Option<SnapRecord<&'a Bytes>> {
+    if expire_at_ms.is_some_and(|at| at <= now_ms) || value.is_empty_collection() {
+        return None;
+    }
+    Some(SnapRecord {
+        db,
+        key: b(key),
+        expire_at_ms,
+        value: value_out(value),
+    })
+}
+
+/// The payload of a `Records` frame.
+pub fn records_payload(chunk: Vec<SnapRecord<&Bytes>>) -> Vec<u8> {
+    encode(&SnapFrame::Records(chunk))
+}
+
+/// The payload of the `Header` frame.
+pub fn header_payload(created_ms: i64, log_generation: u64, databases: u32) -> Vec<u8> {
+    encode::<&Bytes>(&SnapFrame::Header(SnapHeader {
+        created_ms,
         log_generation,
-        databases: store.dbs.len() as u32,
-    };
-    let mut payloads = vec![encode::<&Bytes>(&SnapFrame::Header(header))];
+        databases,
+    }))
+}
+
+/// The payload of the `Footer` frame.
+pub fn footer_payload(records: u64, scripts: &[Vec<u8>]) -> Vec<u8> {
+    encode(&SnapFrame::Footer(SnapFooter {
+        records,
+        scripts: scripts.iter().map(|s| b(s)).collect(),
+    }))
+}
+
+/// Writes one frame (length, checksum, payload).
+pub fn write_frame(w: &mut dyn Write, payload: &[u8]) -> io::Result<()> {
+    let mut head = [0u8; frame::FRAME_HEAD];
+    head[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    head[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    w.write_all(&head)?;
+    w.write_all(payload)
+}
+
+/// Encodes every live key of `store` (keys expired at `now_ms` are left out), under the engine
+/// lock. Used where the whole snapshot is taken at once (SAVE, close); background saves walk
+/// the keyspace in steps instead (`bgsave.rs`).
+pub fn capture(store: &Store, now_ms: i64, log_generation: u64, scripts: &[Vec<u8>]) -> Captured {
+    let mut payloads = vec![header_payload(
+        now_ms,
+        log_generation,
+        store.dbs.len() as u32,
+    )];
     let mut chunk: Vec<SnapRecord<&Bytes>> = Vec::with_capacity(CHUNK);
     let mut records = 0u64;
     for (i, db) in store.dbs.iter().enumerate() {
         let has_ttls = db.expires_len() > 0;
         for (key, value) in db.iter() {
-            let expire_at_ms = if has_ttls { db.expiry(key) } else { None };
-            if expire_at_ms.is_some_and(|at| at <= now_ms) || value.is_empty_collection() {
+            let ttl = if has_ttls { db.expiry(key) } else { None };
+            let Some(r) = record(i as u32, key, value, ttl, now_ms) else {
                 continue;
-            }
-            chunk.push(SnapRecord {
-                db: i as u32,
-                key: b(key),
-                expire_at_ms,
-                value: value_out(value),
-            });
+            };
+            chunk.push(r);
             records += 1;
             if chunk.len() == CHUNK {
-                payloads.push(encode(&SnapFrame::Records(std::mem::take(&mut chunk))));
+                payloads.push(records_payload(std::mem::take(&mut chunk)));
                 chunk.reserve(CHUNK);
             }
         }
     }
     if !chunk.is_empty() {
-        payloads.push(encode(&SnapFrame::Records(chunk)));
+        payloads.push(records_payload(chunk));
     }
-    let footer = SnapFooter {
-        records,
-        scripts: scripts.iter().map(|s| b(s)).collect(),
-    };
-    payloads.push(encode(&SnapFrame::Footer(footer)));
+    payloads.push(footer_payload(records, scripts));
     Captured { payloads, records }
 }
 
@@ -336,13 +379,8 @@ pub fn capture(store: &Store, now_ms: i64, log_generation: u64, scripts: &[Vec<u
 pub fn write(path: &Path, cap: &Captured) -> io::Result<()> {
     super::fsio::write_atomic(path, |w: &mut dyn Write| {
         w.write_all(&frame::header(MAGIC, VERSION))?;
-        let mut head = Vec::with_capacity(frame::FRAME_HEAD);
         for p in &cap.payloads {
-            head.clear();
-            head.extend_from_slice(&(p.len() as u32).to_le_bytes());
-            head.extend_from_slice(&crc32fast::hash(p).to_le_bytes());
-            w.write_all(&head)?;
-            w.write_all(p)?;
+            write_frame(w, p)?;
         }
         Ok(())
     })

@@ -25,13 +25,39 @@ pub struct PyEngine {
     manual_clock: Option<Arc<ManualClock>>,
 }
 
+/// Applies `{name: value}` with CONFIG SET's checks (maxmemory, maxmemory-policy, ...); a bad
+/// name or value is a ValueError carrying Redis's message.
+fn apply_config(engine: &Engine, cfg: &Bound<'_, pyo3::types::PyDict>) -> PyResult<()> {
+    let mut args: Vec<Vec<u8>> = vec![b"CONFIG".to_vec(), b"SET".to_vec()];
+    for (k, v) in cfg.iter() {
+        let name: String = k.str()?.extract()?;
+        let value: String = if let Ok(b) = v.extract::<bool>() {
+            (if b { "yes" } else { "no" }).to_string()
+        } else {
+            v.str()?.extract()?
+        };
+        args.push(name.into_bytes());
+        args.push(value.into_bytes());
+    }
+    if args.len() == 2 {
+        return Ok(());
+    }
+    let mut client = engine.open_client();
+    let reply = engine.execute(&mut client, args);
+    engine.close_client(&mut client);
+    match reply {
+        Some(crate::reply::Reply::Error(e)) => Err(pyo3::exceptions::PyValueError::new_err(e)),
+        _ => Ok(()),
+    }
+}
+
 #[pymethods]
 impl PyEngine {
     /// `Engine(databases=16, manual_clock_ms=None, persistence_path=None, ...)`: an engine,
     /// empty or loaded from `persistence_path` (see `persistence::Config` for the options). With
     /// `manual_clock_ms`, time only moves through `advance_clock` (tests).
     #[new]
-    #[pyo3(signature = (databases=16, manual_clock_ms=None, persistence_path=None, appendonly=true, appendfsync="everysec", save_rules=None, auto_rewrite_percentage=100, auto_rewrite_min_size=64*1024*1024, start_on_damage=false))]
+    #[pyo3(signature = (databases=16, manual_clock_ms=None, persistence_path=None, appendonly=true, appendfsync="everysec", save_rules=None, auto_rewrite_percentage=100, auto_rewrite_min_size=64*1024*1024, start_on_damage=false, config=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -44,6 +70,7 @@ impl PyEngine {
         auto_rewrite_percentage: u64,
         auto_rewrite_min_size: u64,
         start_on_damage: bool,
+        config: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<Self> {
         if databases == 0 || databases > 1_000_000 {
             return Err(pyo3::exceptions::PyValueError::new_err(
@@ -78,6 +105,9 @@ impl PyEngine {
         let opened = py.detach(|| Engine::open(opts));
         let (inner, warnings) = opened.map_err(|e| persist_glue::error(py, &e))?;
         persist_glue::warn(py, &warnings)?;
+        if let Some(cfg) = config {
+            apply_config(&inner, cfg)?;
+        }
         Ok(PyEngine {
             inner,
             manual_clock,
@@ -190,5 +220,9 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EmptyMarker>()?;
     m.add_class::<PushWaiter>()?;
     m.add("EMPTY", session::empty_marker(m.py())?)?;
+    m.add_function(wrap_pyfunction!(
+        persist_glue::_close_persistent_engines,
+        m
+    )?)?;
     Ok(())
 }

@@ -63,3 +63,11 @@ pub fn warn(py: Python<'_>, warnings: &[String]) -> PyResult<()> {
     }
     Ok(())
 }
+
+/// `_close_persistent_engines()`: the final save of every engine of this process that still has
+/// persistence attached, made or not by a pool (called at interpreter exit). Returns the
+/// failures as texts, for the caller to log.
+#[pyfunction]
+pub fn _close_persistent_engines(py: Python<'_>) -> Vec<String> {
+    py.detach(crate::persistence::close_all)
+}

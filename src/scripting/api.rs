@@ -143,10 +143,18 @@ fn check_command(run: &mut Run, argv: &[Vec<u8>]) -> Result<(), &'static str> {
     if spec.has(flags::NOSCRIPT) {
         return Err("ERR This Redis command is not allowed from script");
     }
-    if spec.has(flags::WRITE) {
-        if run.read_only {
-            return Err("ERR Write commands are not allowed from read-only scripts.");
+    if spec.has(flags::WRITE) && run.read_only {
+        return Err("ERR Write commands are not allowed from read-only scripts.");
+    }
+    // Over `maxmemory`, a script that has not written yet may not start growing memory (once it
+    // wrote, it runs to the end: half a script must not be refused).
+    if spec.has(flags::DENYOOM) && !run.allow_oom && !run.ctl.wrote.load(Ordering::Acquire) {
+        let (_, env, _) = run.parts();
+        if env.oom {
+            return Err("OOM command not allowed when used memory > 'maxmemory'.");
         }
+    }
+    if spec.has(flags::WRITE) {
         run.ctl.wrote.store(true, Ordering::Release);
     }
     Ok(())

@@ -87,8 +87,20 @@ struct Script {
     func: Function,
     /// The source, kept so snapshots can carry the script cache.
     body: Vec<u8>,
-    /// `#!lua flags=no-writes`.
+    /// Its shebang flags.
+    flags: ShebangFlags,
+}
+
+/// What a `#!lua flags=...` line says (all false without a shebang: Redis's EVAL compatibility
+/// mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ShebangFlags {
+    /// The script has a shebang line.
+    shebang: bool,
+    /// `no-writes`.
     no_writes: bool,
+    /// `allow-oom`.
+    allow_oom: bool,
 }
 
 /// The state of the script being run, kept in the VM's app data for `redis.*` and the hook.
@@ -99,6 +111,8 @@ pub(crate) struct Run {
     pub client: Client,
     /// EVAL_RO / EVALSHA_RO / `no-writes`: write commands are refused.
     pub read_only: bool,
+    /// `allow-oom`: commands that grow memory run even over `maxmemory`.
+    pub allow_oom: bool,
     /// Protocol of replies handed to Lua (`redis.setresp`).
     pub resp: u8,
     pub ctl: Arc<ScriptControl>,
@@ -207,7 +221,7 @@ impl Scripting {
     }
 
     fn compile(&self, body: &[u8]) -> Result<Script, CmdError> {
-        let (no_writes, code) = parse_shebang(body)?;
+        let (flags, code) = parse_shebang(body)?;
         let func = self
             .lua
             .load(&code[..])
@@ -227,7 +241,7 @@ impl Scripting {
         Ok(Script {
             func,
             body: body.to_vec(),
-            no_writes,
+            flags,
         })
     }
 
@@ -252,7 +266,13 @@ impl Scripting {
             return Reply::Error(NOSCRIPT.into());
         };
         let func = script.func.clone();
-        let read_only = read_only || script.no_writes;
+        let flags = script.flags;
+        let read_only = read_only || flags.no_writes;
+        // A script declaring its flags is refused up front when it may write and memory is over
+        // the limit; one without (compatibility mode) only when it first tries to grow memory.
+        if env.oom && flags.shebang && !flags.no_writes && !flags.allow_oom {
+            return Reply::Error(CmdError::Oom.text());
+        }
         let busy_after = Duration::from_millis(
             config_u64(store, &["busy-reply-threshold", "lua-time-limit"])
                 .unwrap_or(DEFAULT_BUSY_MS),
@@ -274,6 +294,7 @@ impl Scripting {
             env: env as *mut Env,
             client,
             read_only,
+            allow_oom: flags.allow_oom,
             resp: 2,
             ctl: ctl.clone(),
             started: Instant::now(),
@@ -350,11 +371,11 @@ fn config_u64(store: &Store, names: &[&str]) -> Option<u64> {
         .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
 }
 
-/// Splits a `#!lua [flags=...]` first line off `body`. Returns the `no-writes` flag and the code
-/// to compile, with the shebang line blanked so line numbers stay those of the body.
-fn parse_shebang(body: &[u8]) -> Result<(bool, std::borrow::Cow<'_, [u8]>), CmdError> {
+/// Splits a `#!lua [flags=...]` first line off `body`. Returns the flags and the code to compile,
+/// with the shebang line blanked so line numbers stay those of the body.
+fn parse_shebang(body: &[u8]) -> Result<(ShebangFlags, std::borrow::Cow<'_, [u8]>), CmdError> {
     if !body.starts_with(b"#!") {
-        return Ok((false, std::borrow::Cow::Borrowed(body)));
+        return Ok((ShebangFlags::default(), std::borrow::Cow::Borrowed(body)));
     }
     let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
     let line = String::from_utf8_lossy(&body[..end]).into_owned();
@@ -365,15 +386,19 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, std::borrow::Cow<'_, [u8]>), CmdE
             "Unexpected engine in script shebang: {line}"
         )));
     }
-    let mut no_writes = false;
+    let mut flags = ShebangFlags {
+        shebang: true,
+        ..ShebangFlags::default()
+    };
     for opt in parts {
         let Some(list) = opt.strip_prefix("flags=") else {
             return Err(CmdError::err(format!("Unknown lua shebang option: {opt}")));
         };
         for flag in list.split(',').filter(|f| !f.is_empty()) {
             match flag {
-                "no-writes" => no_writes = true,
-                "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" => flags.allow_oom = true,
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
                 _ => {
                     return Err(CmdError::err(format!(
                         "Unexpected flag in script shebang: {flag}"
@@ -382,7 +407,7 @@ fn parse_shebang(body: &[u8]) -> Result<(bool, std::borrow::Cow<'_, [u8]>), CmdE
             }
         }
     }
-    Ok((no_writes, std::borrow::Cow::Owned(body[end..].to_vec())))
+    Ok((flags, std::borrow::Cow::Owned(body[end..].to_vec())))
 }
 
 /// Takes the engine's scripting state out of the store (creating it on first use). It must be

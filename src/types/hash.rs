@@ -8,6 +8,8 @@
 //! guarantee (see `engine::db`).
 
 use indexmap::IndexMap;
+
+use super::bytes::Bytes;
 use rand::Rng;
 
 type Hasher = foldhash::fast::RandomState;
@@ -20,7 +22,7 @@ pub const MAX_LISTPACK_VALUE: usize = 64;
 /// A hash: field -> value, in insertion order.
 #[derive(Debug, Clone, Default)]
 pub struct HashValue {
-    map: IndexMap<Box<[u8]>, Box<[u8]>, Hasher>,
+    map: IndexMap<Bytes, Bytes, Hasher>,
     /// True once the hash went past the listpack limits (Redis never converts back).
     hashtable: bool,
 }
@@ -63,6 +65,9 @@ impl HashValue {
                 false
             }
             None => {
+                super::reserve_gently(self.map.len(), self.map.capacity(), |n| {
+                    self.map.reserve_exact(n)
+                });
                 self.map.insert(field.into(), value.into());
                 true
             }

@@ -9,6 +9,8 @@
 
 use std::collections::VecDeque;
 
+use super::bytes::Bytes;
+
 /// Bytes a listpack may hold before Redis turns the list into a quicklist (`-2` = 8 KB).
 const LISTPACK_MAX_BYTES: usize = 8192;
 /// Listpack header (total bytes + element count) plus its end marker.
@@ -17,7 +19,7 @@ const LISTPACK_OVERHEAD: usize = 7;
 /// A list of byte strings (push/pop at both ends in O(1)).
 #[derive(Debug, Clone, Default)]
 pub struct ListValue {
-    items: VecDeque<Vec<u8>>,
+    items: VecDeque<Bytes>,
     /// Sum of the listpack entry sizes of `items`.
     entry_bytes: usize,
     /// Reported as a quicklist (sticky until the list shrinks to half the limit).
@@ -55,7 +57,7 @@ impl ListValue {
     }
 
     /// The elements, head first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vec<u8>> + ExactSizeIterator {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Bytes> + ExactSizeIterator {
         self.items.iter()
     }
 
@@ -90,6 +92,7 @@ impl ListValue {
     pub fn push(&mut self, end: End, v: Vec<u8>) {
         self.grow_check(v.len());
         self.entry_bytes += entry_size(&v);
+        let v = Bytes::from_vec(v);
         match end {
             End::Left => self.items.push_front(v),
             End::Right => self.items.push_back(v),
@@ -102,6 +105,7 @@ impl ListValue {
         self.grow_check(vs.iter().map(|v| v.len()).sum());
         for v in vs {
             self.entry_bytes += entry_size(&v);
+            let v = Bytes::from_vec(v);
             match end {
                 End::Left => self.items.push_front(v),
                 End::Right => self.items.push_back(v),
@@ -117,17 +121,21 @@ impl ListValue {
         }?;
         self.entry_bytes -= entry_size(&v);
         self.shrink_check();
-        Some(v)
+        Some(v.into_vec())
     }
 
     /// Removes up to `n` elements from `end`, in pop order.
     pub fn pop_many(&mut self, end: End, n: usize) -> Vec<Vec<u8>> {
         let n = n.min(self.items.len());
         let out: Vec<Vec<u8>> = match end {
-            End::Left => self.items.drain(..n).collect(),
+            End::Left => self.items.drain(..n).map(Bytes::into_vec).collect(),
             End::Right => {
                 let start = self.items.len() - n;
-                self.items.drain(start..).rev().collect()
+                self.items
+                    .drain(start..)
+                    .rev()
+                    .map(Bytes::into_vec)
+                    .collect()
             }
         };
         for v in &out {
@@ -144,7 +152,7 @@ impl ListValue {
         };
         self.grow_check(v.len());
         self.entry_bytes += entry_size(&v);
-        let old = std::mem::replace(&mut self.items[p], v);
+        let old = std::mem::replace(&mut self.items[p], Bytes::from_vec(v));
         self.entry_bytes -= entry_size(&old);
         self.shrink_check();
         true
@@ -157,12 +165,13 @@ impl ListValue {
         };
         self.grow_check(v.len());
         self.entry_bytes += entry_size(&v);
-        self.items.insert(if after { p + 1 } else { p }, v);
+        self.items
+            .insert(if after { p + 1 } else { p }, Bytes::from_vec(v));
         true
     }
 
     /// The elements between two Redis indexes, both inclusive, clamped as LRANGE clamps them.
-    pub fn range(&self, start: i64, stop: i64) -> impl DoubleEndedIterator<Item = &Vec<u8>> {
+    pub fn range(&self, start: i64, stop: i64) -> impl DoubleEndedIterator<Item = &Bytes> {
         let r = self.clamp_range(start, stop);
         self.items.range(r.unwrap_or(0..0))
     }
@@ -191,7 +200,7 @@ impl ListValue {
             usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX)
         };
         let mut doomed: Vec<usize> = Vec::new();
-        let matches = |(i, x): (usize, &Vec<u8>)| (x.as_slice() == v).then_some(i);
+        let matches = |(i, x): (usize, &Bytes)| (x.as_slice() == v).then_some(i);
         if count < 0 {
             doomed.extend(
                 self.items
@@ -246,7 +255,7 @@ impl ListValue {
         } else {
             len.min(usize::try_from(maxlen).unwrap_or(usize::MAX))
         };
-        let hits = |(i, x): (usize, &Vec<u8>)| (x.as_slice() == v).then_some(i);
+        let hits = |(i, x): (usize, &Bytes)| (x.as_slice() == v).then_some(i);
         let skip = usize::try_from(rank.saturating_sub(1)).unwrap_or(usize::MAX);
         let take = if count == 0 {
             usize::MAX
@@ -365,8 +374,8 @@ mod tests {
         items.iter().map(|s| s.as_bytes().to_vec()).collect()
     }
 
-    fn strs<'a>(it: impl Iterator<Item = &'a Vec<u8>>) -> Vec<String> {
-        it.map(|v| String::from_utf8(v.clone()).unwrap()).collect()
+    fn strs<'a>(it: impl Iterator<Item = &'a Bytes>) -> Vec<String> {
+        it.map(|v| String::from_utf8(v.to_vec()).unwrap()).collect()
     }
 
     #[test]

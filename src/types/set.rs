@@ -7,6 +7,8 @@
 //! downward SCAN guarantee (see `engine::db`). Conversions only go towards "hashtable", as in Redis.
 
 use indexmap::IndexSet;
+
+use super::bytes::Bytes;
 use rand::Rng;
 
 type Hasher = foldhash::fast::RandomState;
@@ -33,7 +35,7 @@ pub enum SetEncoding {
 /// A set of members.
 #[derive(Debug, Clone, Default)]
 pub struct SetValue {
-    members: IndexSet<Box<[u8]>, Hasher>,
+    members: IndexSet<Bytes, Hasher>,
     enc: SetEncoding,
 }
 
@@ -123,6 +125,9 @@ impl SetValue {
             }
             SetEncoding::Hashtable => {}
         }
+        super::reserve_gently(self.members.len(), self.members.capacity(), |n| {
+            self.members.reserve_exact(n)
+        });
         self.members.insert(m.into());
         true
     }
@@ -136,7 +141,7 @@ impl SetValue {
     }
 
     /// Removes and returns the member at position `i`.
-    pub fn remove_index(&mut self, i: usize) -> Option<Box<[u8]>> {
+    pub fn remove_index(&mut self, i: usize) -> Option<Bytes> {
         match self.enc {
             SetEncoding::Hashtable => self.members.swap_remove_index(i),
             _ => self.members.shift_remove_index(i),

@@ -7,11 +7,13 @@
 pub enum StrValue {
     /// An integer whose decimal form is the string.
     Int(i64),
-    /// Any other bytes, stored whole (SET, MSET, ...).
-    Raw(Vec<u8>),
+    /// Any other bytes, stored whole (SET, MSET, ...); inline when short.
+    Raw(Bytes),
     /// Bytes changed in place by APPEND or SETRANGE.
     Grown(Vec<u8>),
 }
+
+use super::bytes::Bytes;
 
 /// Longest string Redis stores in one allocation with its object header (`embstr`).
 const EMBSTR_MAX: usize = 44;
@@ -24,14 +26,20 @@ impl StrValue {
                 return StrValue::Int(i);
             }
         }
-        StrValue::Raw(b)
+        StrValue::Raw(Bytes::from_vec(b))
+    }
+
+    /// Stores a copy of `b` whole, never as an integer (the result of a string operation).
+    pub fn raw(b: &[u8]) -> StrValue {
+        StrValue::Raw(Bytes::new(b))
     }
 
     /// The string's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             StrValue::Int(i) => i.to_string().into_bytes(),
-            StrValue::Raw(b) | StrValue::Grown(b) => b.clone(),
+            StrValue::Raw(b) => b.to_vec(),
+            StrValue::Grown(b) => b.clone(),
         }
     }
 
@@ -39,7 +47,17 @@ impl StrValue {
     pub fn into_bytes(self) -> Vec<u8> {
         match self {
             StrValue::Int(i) => i.to_string().into_bytes(),
-            StrValue::Raw(b) | StrValue::Grown(b) => b,
+            StrValue::Raw(b) => b.into_vec(),
+            StrValue::Grown(b) => b,
+        }
+    }
+
+    /// Heap bytes the value owns beyond its inline part (MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            StrValue::Int(_) => 0,
+            StrValue::Raw(b) => b.heap_size(),
+            StrValue::Grown(b) => b.capacity(),
         }
     }
 
@@ -47,7 +65,8 @@ impl StrValue {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             StrValue::Int(i) => Some(*i),
-            StrValue::Raw(b) | StrValue::Grown(b) => crate::cmd::args::parse_i64_opt(b),
+            StrValue::Raw(b) => crate::cmd::args::parse_i64_opt(b),
+            StrValue::Grown(b) => crate::cmd::args::parse_i64_opt(b),
         }
     }
 
@@ -67,7 +86,8 @@ impl StrValue {
                 let mut buf = itoa_buf(*i);
                 f(buf.as_bytes_mut())
             }
-            StrValue::Raw(b) | StrValue::Grown(b) => f(b),
+            StrValue::Raw(b) => f(b),
+            StrValue::Grown(b) => f(b),
         }
     }
 
@@ -75,20 +95,26 @@ impl StrValue {
     pub fn len(&self) -> usize {
         match self {
             StrValue::Int(i) => itoa_buf(*i).len,
-            StrValue::Raw(b) | StrValue::Grown(b) => b.len(),
+            StrValue::Raw(b) => b.len(),
+            StrValue::Grown(b) => b.len(),
         }
     }
 
     /// True for the empty string.
     pub fn is_empty(&self) -> bool {
-        matches!(self, StrValue::Raw(b) | StrValue::Grown(b) if b.is_empty())
+        match self {
+            StrValue::Int(_) => false,
+            StrValue::Raw(b) => b.is_empty(),
+            StrValue::Grown(b) => b.is_empty(),
+        }
     }
 
     /// Mutable bytes for an in-place change (APPEND, SETRANGE): the value becomes `Grown`.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         let bytes = match std::mem::replace(self, StrValue::Grown(Vec::new())) {
             StrValue::Int(i) => i.to_string().into_bytes(),
-            StrValue::Raw(b) | StrValue::Grown(b) => b,
+            StrValue::Raw(b) => b.into_vec(),
+            StrValue::Grown(b) => b,
         };
         *self = StrValue::Grown(bytes);
         match self {
@@ -144,7 +170,7 @@ mod tests {
         assert_eq!(StrValue::from_bytes(b"123".to_vec()), StrValue::Int(123));
         assert_eq!(
             StrValue::from_bytes(b"0123".to_vec()),
-            StrValue::Raw(b"0123".to_vec())
+            StrValue::raw(b"0123")
         );
         assert_eq!(StrValue::Int(-45).to_bytes(), b"-45");
         assert_eq!(StrValue::Int(i64::MIN).len(), 20);

@@ -3,8 +3,8 @@
 //! Two indexes over the same members:
 //! - `dict`: member -> score, insertion-ordered (ZSCORE in O(1); ZSCAN cursors are positions and
 //!   removal is `swap_remove`, the same contract as the keyspace's SCAN);
-//! - `tree`: an order-statistic treap over (score, member) kept in a dense arena, with subtree sizes,
-//!   so insert, delete, rank and access by rank are all O(log n) expected.
+//! - `tree`: an order-statistic B+ tree over (score, member) (`ostree.rs`), so insert, delete,
+//!   rank and access by rank are O(log n) with few cache misses even on millions of members.
 //!
 //! Member bytes are shared between both indexes through one `Arc<[u8]>` allocation.
 //!
@@ -16,8 +16,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-/// Arena index meaning "no node".
-const NIL: u32 = u32::MAX;
+use super::ostree::OsTree;
 
 /// Redis's `zset-max-listpack-entries` / `zset-max-listpack-value`: the limits under which Redis
 /// keeps a sorted set in its compact encoding (reported by OBJECT ENCODING).
@@ -38,24 +37,6 @@ impl Default for ListpackLimits {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Node {
-    member: Arc<[u8]>,
-    score: f64,
-    left: u32,
-    right: u32,
-    size: u32,
-    prio: u32,
-}
-
-/// Where a subtree hangs: the root slot or a child slot of a node.
-#[derive(Clone, Copy)]
-enum Link {
-    Root,
-    Left(u32),
-    Right(u32),
-}
-
 /// Orders (score, member) pairs as Redis's skiplist does.
 #[inline]
 pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
@@ -66,30 +47,12 @@ pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -
 }
 
 /// A sorted set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ZSetValue {
     dict: IndexMap<Arc<[u8]>, f64, foldhash::fast::RandomState>,
-    nodes: Vec<Node>,
-    /// Arena slots of removed nodes, reused by the next inserts.
-    free: Vec<u32>,
-    root: u32,
-    rng: u64,
+    tree: OsTree,
     /// Sticky, as in Redis: a set converted to the skiplist encoding stays there when it shrinks.
     skiplist: bool,
-}
-
-impl Default for ZSetValue {
-    fn default() -> Self {
-        ZSetValue {
-            dict: IndexMap::default(),
-            nodes: Vec::new(),
-            free: Vec::new(),
-            root: NIL,
-            // Random priorities keep the treap balanced whatever order members arrive in.
-            rng: rand::random::<u64>() | 1,
-            skiplist: false,
-        }
-    }
 }
 
 impl ZSetValue {
@@ -144,20 +107,13 @@ impl ZSetValue {
 
     /// Sets `member`'s score, adding it if missing. Returns the previous score.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: ListpackLimits) -> Option<f64> {
-        if let Some(old) = self.dict.get_mut(member) {
+        if let Some((_, k, old)) = self.dict.get_full_mut(member) {
             let prev = *old;
             if prev != score || prev.to_bits() != score.to_bits() {
                 *old = score;
-                let key: Arc<[u8]> = self
-                    .dict
-                    .get_key_value(member)
-                    .map(|(k, _)| k.clone())
-                    .unwrap_or_else(|| member.into());
-                let idx = self.tree_remove(prev, member);
-                if idx != NIL {
-                    self.free_node(idx);
-                }
-                self.tree_insert(key, score);
+                let key = k.clone();
+                self.tree.remove(prev, &key);
+                self.tree.insert(score, key);
             }
             return Some(prev);
         }
@@ -165,102 +121,42 @@ impl ZSetValue {
             self.skiplist = true;
         }
         let key: Arc<[u8]> = Arc::from(member);
+        super::reserve_gently(self.dict.len(), self.dict.capacity(), |n| {
+            self.dict.reserve_exact(n)
+        });
         self.dict.insert(key.clone(), score);
-        self.tree_insert(key, score);
+        self.tree.insert(score, key);
         None
     }
 
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.dict.swap_remove(member)?;
-        let idx = self.tree_remove(score, member);
-        if idx != NIL {
-            self.free_node(idx);
-        }
+        let (_, key, score) = self.dict.swap_remove_full(member)?;
+        self.tree.remove(score, &key);
         Some(score)
     }
 
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        let mut t = self.root;
-        let mut before = 0usize;
-        while t != NIL {
-            let n = &self.nodes[t as usize];
-            match cmp_entry(score, member, n.score, &n.member) {
-                Ordering::Less => t = n.left,
-                Ordering::Greater => {
-                    before += self.size(n.left) + 1;
-                    t = n.right;
-                }
-                Ordering::Equal => return Some(before + self.size(n.left)),
-            }
-        }
-        None
+        let (key, &score) = self.dict.get_key_value(member)?;
+        self.tree.rank(score, key)
     }
 
     /// The member at ascending rank `rank` (0-based).
     pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
-        let t = self.select(rank)?;
-        let n = &self.nodes[t as usize];
-        Some((&n.member, n.score))
+        self.tree.get(rank)
     }
 
     /// Number of members ordered before the first one for which `before` is false. `before` must
     /// be monotone over the order (true for a prefix, then false): "score < min", "member <= max"...
-    pub fn count_before(&self, mut before: impl FnMut(f64, &[u8]) -> bool) -> usize {
-        let mut t = self.root;
-        let mut count = 0usize;
-        while t != NIL {
-            let n = &self.nodes[t as usize];
-            if before(n.score, &n.member) {
-                count += self.size(n.left) + 1;
-                t = n.right;
-            } else {
-                t = n.left;
-            }
-        }
-        count
+    pub fn count_before(&self, before: impl FnMut(f64, &[u8]) -> bool) -> usize {
+        self.tree.count_before(before)
     }
 
     /// Members in ascending order starting at rank `start` (or descending, counting `start` from
     /// the top, when `rev`).
     pub fn iter_from(&self, start: usize, rev: bool) -> Iter<'_> {
-        let mut stack = Vec::new();
-        let len = self.len();
-        if start < len {
-            // Descend to the start node, stacking the ancestors still to be visited after it.
-            let mut k = if rev { len - 1 - start } else { start };
-            let mut t = self.root;
-            while t != NIL {
-                let n = &self.nodes[t as usize];
-                let ls = self.size(n.left);
-                match k.cmp(&ls) {
-                    Ordering::Less => {
-                        if !rev {
-                            stack.push(t);
-                        }
-                        t = n.left;
-                    }
-                    Ordering::Equal => {
-                        stack.push(t);
-                        break;
-                    }
-                    Ordering::Greater => {
-                        if rev {
-                            stack.push(t);
-                        }
-                        k -= ls + 1;
-                        t = n.right;
-                    }
-                }
-            }
-        }
-        Iter {
-            set: self,
-            stack,
-            rev,
-        }
+        self.tree.iter_from(start, rev)
     }
 
     /// All members in ascending order.
@@ -297,280 +193,21 @@ impl ZSetValue {
         victims.len()
     }
 
-    // ---- treap internals ----
-
-    #[inline]
-    fn size(&self, t: u32) -> usize {
-        if t == NIL {
-            0
-        } else {
-            self.nodes[t as usize].size as usize
-        }
-    }
-
-    #[inline]
-    fn pull(&mut self, t: u32) {
-        let n = &self.nodes[t as usize];
-        let s = 1 + self.size(n.left) + self.size(n.right);
-        self.nodes[t as usize].size = s as u32;
-    }
-
-    fn next_prio(&mut self) -> u32 {
-        // xorshift64*
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
-    }
-
-    fn set_link(&mut self, link: Link, v: u32) {
-        match link {
-            Link::Root => self.root = v,
-            Link::Left(p) => self.nodes[p as usize].left = v,
-            Link::Right(p) => self.nodes[p as usize].right = v,
-        }
-    }
-
-    fn select(&self, mut k: usize) -> Option<u32> {
-        let mut t = self.root;
-        while t != NIL {
-            let n = &self.nodes[t as usize];
-            let ls = self.size(n.left);
-            match k.cmp(&ls) {
-                Ordering::Less => t = n.left,
-                Ordering::Equal => return Some(t),
-                Ordering::Greater => {
-                    k -= ls + 1;
-                    t = n.right;
-                }
-            }
-        }
-        None
-    }
-
-    /// Inserts a node for a member known not to be in the tree.
-    fn tree_insert(&mut self, member: Arc<[u8]>, score: f64) {
-        let prio = self.next_prio();
-        let node = Node {
-            member,
-            score,
-            left: NIL,
-            right: NIL,
-            size: 1,
-            prio,
-        };
-        let new = match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        };
-        // Walk down while the path's nodes outrank the new one, counting it into their sizes.
-        let mut link = Link::Root;
-        let mut t = self.root;
-        while t != NIL && self.nodes[t as usize].prio >= prio {
-            self.nodes[t as usize].size += 1;
-            if self.less(new, t) {
-                link = Link::Left(t);
-                t = self.nodes[t as usize].left;
-            } else {
-                link = Link::Right(t);
-                t = self.nodes[t as usize].right;
-            }
-        }
-        let (l, r) = self.split(t, new);
-        let n = &mut self.nodes[new as usize];
-        n.left = l;
-        n.right = r;
-        self.pull(new);
-        self.set_link(link, new);
-    }
-
-    #[inline]
-    fn less(&self, a: u32, b: u32) -> bool {
-        let (x, y) = (&self.nodes[a as usize], &self.nodes[b as usize]);
-        cmp_entry(x.score, &x.member, y.score, &y.member) == Ordering::Less
-    }
-
-    /// Splits subtree `t` into (nodes ordered before node `k`, nodes after it).
-    fn split(&mut self, t: u32, k: u32) -> (u32, u32) {
-        if t == NIL {
-            return (NIL, NIL);
-        }
-        if self.less(t, k) {
-            let right = self.nodes[t as usize].right;
-            let (l, r) = self.split(right, k);
-            self.nodes[t as usize].right = l;
-            self.pull(t);
-            (t, r)
-        } else {
-            let left = self.nodes[t as usize].left;
-            let (l, r) = self.split(left, k);
-            self.nodes[t as usize].left = r;
-            self.pull(t);
-            (l, t)
-        }
-    }
-
-    /// Joins two subtrees where every node of `a` orders before every node of `b`.
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.nodes[a as usize].prio >= self.nodes[b as usize].prio {
-            let ar = self.nodes[a as usize].right;
-            let m = self.merge(ar, b);
-            self.nodes[a as usize].right = m;
-            self.pull(a);
-            a
-        } else {
-            let bl = self.nodes[b as usize].left;
-            let m = self.merge(a, bl);
-            self.nodes[b as usize].left = m;
-            self.pull(b);
-            b
-        }
-    }
-
-    /// Unlinks the node for (score, member); returns its arena index. The caller knows it is
-    /// present (the dict holds it with this score), so sizes are adjusted on the way down.
-    fn tree_remove(&mut self, score: f64, member: &[u8]) -> u32 {
-        let mut link = Link::Root;
-        let mut t = self.root;
-        while t != NIL {
-            let n = &self.nodes[t as usize];
-            match cmp_entry(score, member, n.score, &n.member) {
-                Ordering::Equal => break,
-                Ordering::Less => {
-                    self.nodes[t as usize].size -= 1;
-                    link = Link::Left(t);
-                    t = self.nodes[t as usize].left;
-                }
-                Ordering::Greater => {
-                    self.nodes[t as usize].size -= 1;
-                    link = Link::Right(t);
-                    t = self.nodes[t as usize].right;
-                }
-            }
-        }
-        debug_assert!(t != NIL, "member indexed in dict but not in tree");
-        if t == NIL {
-            return NIL;
-        }
-        let (l, r) = (self.nodes[t as usize].left, self.nodes[t as usize].right);
-        let m = self.merge(l, r);
-        self.set_link(link, m);
-        t
-    }
-
-    /// Drops an unlinked node: its slot goes on the free list for the next insert. When more
-    /// than half the arena is free, the tree is rebuilt densely.
-    fn free_node(&mut self, idx: u32) {
-        let n = &mut self.nodes[idx as usize];
-        n.member = empty_member();
-        n.left = NIL;
-        n.right = NIL;
-        self.free.push(idx);
-        if self.free.len() > 64 && self.free.len() > self.dict.len() {
-            self.compact();
-        }
-    }
-
-    fn compact(&mut self) {
-        let entries: Vec<(Arc<[u8]>, f64)> = {
-            let mut v = Vec::with_capacity(self.dict.len());
-            let mut it = self.iter();
-            while let Some(t) = it.next_index() {
-                let n = &self.nodes[t as usize];
-                v.push((n.member.clone(), n.score));
-            }
-            v
-        };
-        self.nodes = Vec::with_capacity(entries.len());
-        self.free.clear();
-        self.root = NIL;
-        for (m, s) in entries {
-            self.tree_insert(m, s);
-        }
-    }
-
     #[cfg(test)]
     fn check_invariants(&self) {
-        assert_eq!(self.nodes.len(), self.dict.len() + self.free.len());
-        assert_eq!(self.size(self.root), self.dict.len());
-        fn walk(z: &ZSetValue, t: u32) -> usize {
-            if t == NIL {
-                return 0;
-            }
-            let n = &z.nodes[t as usize];
-            for c in [n.left, n.right] {
-                if c != NIL {
-                    assert!(z.nodes[c as usize].prio <= n.prio);
-                }
-            }
-            let s = 1 + walk(z, n.left) + walk(z, n.right);
-            assert_eq!(s, n.size as usize);
+        self.tree.check();
+        assert_eq!(self.tree.len(), self.dict.len());
+        for (m, s) in self.iter() {
             assert_eq!(
-                z.dict.get(&n.member[..]).copied().map(f64::to_bits),
-                Some(n.score.to_bits())
+                self.dict.get(m).copied().map(f64::to_bits),
+                Some(s.to_bits())
             );
-            s
-        }
-        walk(self, self.root);
-        let v: Vec<_> = self.iter().collect();
-        for w in v.windows(2) {
-            assert_eq!(cmp_entry(w[0].1, w[0].0, w[1].1, w[1].0), Ordering::Less);
         }
     }
 }
 
 /// In-order iterator over a [`ZSetValue`] (ascending, or descending when started with `rev`).
-pub struct Iter<'a> {
-    set: &'a ZSetValue,
-    stack: Vec<u32>,
-    rev: bool,
-}
-
-impl Iter<'_> {
-    fn next_index(&mut self) -> Option<u32> {
-        let t = self.stack.pop()?;
-        let nodes = &self.set.nodes;
-        let n = &nodes[t as usize];
-        // Next in order: the extreme node of the subtree on the far side.
-        let mut c = if self.rev { n.left } else { n.right };
-        while c != NIL {
-            self.stack.push(c);
-            let cn = &nodes[c as usize];
-            c = if self.rev { cn.right } else { cn.left };
-        }
-        Some(t)
-    }
-}
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a [u8], f64);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let t = self.next_index()?;
-        let n = &self.set.nodes[t as usize];
-        Some((&n.member, n.score))
-    }
-}
-
-/// The placeholder member of free arena slots (one shared allocation).
-fn empty_member() -> Arc<[u8]> {
-    static EMPTY: std::sync::OnceLock<Arc<[u8]>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(|| Arc::from(&[][..])).clone()
-}
+pub type Iter<'a> = super::ostree::Iter<'a>;
 
 #[cfg(test)]
 mod tests {
@@ -749,14 +386,7 @@ mod tests {
         for i in 0..50_000 {
             z.insert(format!("{i:08}").as_bytes(), i as f64, L);
         }
-        fn depth(z: &ZSetValue, t: u32) -> usize {
-            if t == NIL {
-                0
-            } else {
-                1 + depth(z, z.nodes[t as usize].left).max(depth(z, z.nodes[t as usize].right))
-            }
-        }
-        assert!(depth(&z, z.root) < 100, "depth {}", depth(&z, z.root));
+        assert!(z.tree.height() <= 4, "height {}", z.tree.height());
         assert_eq!(z.rank(b"00025000"), Some(25_000));
         z.check_invariants();
     }
