@@ -831,6 +831,8 @@ async def test_client_kill_of_a_blocked_async_client_raises_connection_error(eng
     await admin.rpush("k", "v")
     assert await admin.lrange("k", 0, -1) == [b"v"]
     assert await victim.ping() is True
+    await victim.aclose()
+    await admin.aclose()
 
 
 @pytest.mark.in_process_only("kills an in-process engine's process and reopens its files")

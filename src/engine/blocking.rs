@@ -484,7 +484,9 @@ fn hand_back(
     let saved_ctx = (env.in_exec, env.in_script);
     env.block_retry = false;
     env.block_timed_out = false;
-    env.in_exec = false;
+    // As inside EXEC: no eviction first and no OOM refusal, since a hand-back only returns
+    // what was taken a moment ago.
+    env.in_exec = true;
     env.in_script = false;
     for c in undo {
         crate::cmd::dispatch::dispatch(store, &mut client, c, env);
