@@ -135,6 +135,17 @@ impl Waker for Waiter {
     }
 }
 
+/// A borrowed (db, key) that finds the owned `(usize, Vec<u8>)` slots: it hashes the same way
+/// (a tuple of an integer and a byte slice).
+#[derive(Hash)]
+struct SlotRef<'a>(usize, &'a [u8]);
+
+impl hashbrown::Equivalent<(usize, Vec<u8>)> for SlotRef<'_> {
+    fn equivalent(&self, k: &(usize, Vec<u8>)) -> bool {
+        self.0 == k.0 && self.1 == k.1.as_slice()
+    }
+}
+
 /// All waiters of one engine, by (db, key), plus the keys made ready since the last service.
 #[derive(Default)]
 pub struct Blocking {
@@ -198,7 +209,7 @@ impl Blocking {
 
     /// True when somebody waits on `key`.
     pub fn has_waiters(&self, db: usize, key: &[u8]) -> bool {
-        !self.by_key.is_empty() && self.by_key.contains_key(&(db, key.to_vec()))
+        !self.by_key.is_empty() && self.by_key.contains_key(&SlotRef(db, key))
     }
 
     /// Marks `key` ready when somebody waits on it; its waiters are served once the running
@@ -208,8 +219,13 @@ impl Blocking {
         if self.by_key.is_empty() {
             return;
         }
-        let slot = (db, key.to_vec());
-        if self.by_key.contains_key(&slot) && self.ready_set.insert(slot.clone()) {
+        // Looked up without copying the key: every write checks, and a waiter is often blocked
+        // somewhere (a worker's XREADGROUP).
+        if self.by_key.contains_key(&SlotRef(db, key))
+            && !self.ready_set.contains(&SlotRef(db, key))
+        {
+            let slot = (db, key.to_vec());
+            self.ready_set.insert(slot.clone());
             self.ready.push_back(slot);
         }
     }
@@ -629,6 +645,15 @@ mod tests {
         assert_eq!(Kind::of(b"XREADGROUP"), Kind::GroupStream);
         assert!(Kind::GroupStream.served_by(None) && !Kind::Stream.served_by(None));
         assert!(!Kind::List.served_by(None));
+    }
+
+    #[test]
+    fn borrowed_slots_find_owned_ones() {
+        let mut m: HashMap<(usize, Vec<u8>), u8> = HashMap::new();
+        m.insert((3, b"key".to_vec()), 1);
+        assert_eq!(m.get(&SlotRef(3, b"key")), Some(&1));
+        assert_eq!(m.get(&SlotRef(2, b"key")), None);
+        assert_eq!(m.get(&SlotRef(3, b"ke")), None);
     }
 
     #[test]
