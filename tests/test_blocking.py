@@ -204,18 +204,15 @@ async def test_fifo_among_three_waiters_separate_pushes(ar):
     assert [b(await t)[1] for t in tasks] == [b"a", b"b", b"c"]
 
 
-@pytest.mark.in_process_only("over a socket the woken waiter usually re-runs before the next client's command, as in Redis, so the steal cannot be arranged")
-async def test_woken_waiter_that_finds_nothing_keeps_its_place(ar):
+async def test_push_serves_the_waiter_before_the_next_command(ar):
+    """Redis serves a blocked client right after the command that made its key ready: an LPOP
+    sent in the same loop iteration as the push finds nothing to take."""
     first = asyncio.create_task(ar.blpop(["k"], 0))
     await until_blocked(ar)
     second = asyncio.create_task(ar.blpop(["k"], 0))
     await until_blocked(ar)
-    # Push and steal in the same loop iteration: `first` is woken but finds nothing.
-    await ar.rpush("k", "stolen")
-    assert b(await ar.lpop("k")) == b"stolen"
-    await asyncio.sleep(0.05)
-    assert not first.done() and not second.done()
     await ar.rpush("k", "one")
+    assert await ar.lpop("k") is None
     assert b(await first) == [b"k", b"one"]
     assert not second.done()
     await ar.rpush("k", "two")
@@ -498,6 +495,75 @@ async def test_cancelled_waiter_passes_its_turn_on(ar):
     assert b(await asyncio.wait_for(second, 5)) == [b"k", b"x"]
 
 
+async def _cancel_after_service(task, serve):
+    """Runs `serve` (which serves `task`'s blocked command) and cancels `task` before it runs
+    again: the reply was parked for it but never taken."""
+    await serve()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+@pytest.mark.in_process_only("cancels a served in-process waiter before it takes its reply")
+async def test_served_then_cancelled_waiters_hand_back_what_they_took(ar):
+    t = asyncio.create_task(ar.blmpop(0, 1, "k", direction="RIGHT", count=2))
+    await until_blocked(ar)
+    await _cancel_after_service(t, lambda: ar.rpush("k", "a", "b", "c"))
+    assert b(await ar.lrange("k", 0, -1)) == [b"a", b"b", b"c"]
+
+    t = asyncio.create_task(ar.brpop(["k2"], 0))
+    await until_blocked(ar)
+    await _cancel_after_service(t, lambda: ar.rpush("k2", "x", "y"))
+    assert b(await ar.lrange("k2", 0, -1)) == [b"x", b"y"]
+
+    t = asyncio.create_task(ar.bzpopmax(["z"], 0))
+    await until_blocked(ar)
+    await _cancel_after_service(t, lambda: ar.zadd("z", {"m": 2.5, "n": 1}))
+    assert b(await ar.zrange("z", 0, -1, withscores=True)) in ([[b"n", 1.0], [b"m", 2.5]], [(b"n", 1.0), (b"m", 2.5)])
+
+    t = asyncio.create_task(ar.blmove("src", "dst", 0, "LEFT", "RIGHT"))
+    await until_blocked(ar)
+    await _cancel_after_service(t, lambda: ar.rpush("src", "x", "y"))
+    assert b(await ar.lrange("src", 0, -1)) == [b"x", b"y"]
+    assert await ar.exists("dst") == 0
+
+
+@pytest.mark.in_process_only("cancels a served in-process waiter before it takes its reply")
+async def test_served_then_cancelled_xreadgroup_rewinds_the_group_unless_read_past(ar, engine_and_proto):
+    await ar.xgroup_create("s", "g", "$", mkstream=True)
+    before = await ar.xinfo_groups("s")
+    t = asyncio.create_task(ar.xreadgroup("g", "a", {"s": ">"}, block=0))
+    await until_blocked(ar)
+    await _cancel_after_service(t, lambda: ar.xadd("s", {"f": "1"}, id="1-1"))
+    after = await ar.xinfo_groups("s")
+    assert [{k: v for k, v in g.items() if k not in ("consumers", b"consumers")} for g in after] == [
+        {k: v for k, v in g.items() if k not in ("consumers", b"consumers", "lag", b"lag")} | {k: 1 for k in g if k in ("lag", b"lag")}
+        for g in before
+    ]
+    assert (await ar.xpending("s", "g"))["pending"] == 0
+
+    # The entry is there for the group again.
+    got = await ar.xreadgroup("g", "z", {"s": ">"})
+    assert got in ([[b"s", [(b"1-1", {b"f": b"1"})]]], {b"s": [[(b"1-1", {b"f": b"1"})]]})
+    await ar.xack("s", "g", "1-1")
+
+    # Read past by another consumer before the cancel: the entry stays pending for `a`.
+    t = asyncio.create_task(ar.xreadgroup("g", "a", {"s": ">"}, block=0, count=1))
+    await until_blocked(ar)
+
+    other = engine_client(engine_and_proto[0])
+
+    async def serve_and_read_past():
+        await ar.xadd("s", {"f": "2"}, id="2-1")
+        # Without yielding to the loop (a sync client): the served task cannot run meanwhile.
+        other.xadd("s", {"f": "3"}, id="3-1")
+        other.xreadgroup("g", "b", {"s": ">"})
+
+    await _cancel_after_service(t, serve_and_read_past)
+    pending = [(b(e["message_id"]), b(e["consumer"])) for e in await ar.xpending_range("s", "g", "-", "+", 10)]
+    assert pending == [(b"2-1", b"a"), (b"3-1", b"b")]
+
+
 # --- transactions and pipelines -------------------------------------------------------------------
 
 
@@ -535,3 +601,331 @@ def test_sync_pipeline_after_blocked_command(sr):
         res = p.blpop(["k"], 5).set("after", "1").execute()
     th.join()
     assert b(res[0]) == [b"k", b"v"] and res[1] is True
+
+
+# --- served first: differential order checks --------------------------------------------------
+#
+# Each scenario runs with its own connections of the `diff` client's pool (burner in-process or
+# over the socket, and the reference redis-server alike), blocking clients in threads.
+
+
+def _wait_blocked(c, n, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while int(c.info("clients")["blocked_clients"]) < n:
+        assert time.monotonic() < deadline, "clients never blocked"
+        time.sleep(0.005)
+
+
+def _block(c, n, call):
+    """Starts `call(client)` on a new connection in a thread once `n - 1` others are blocked;
+    returns a function giving its result."""
+    # One connection for the whole call, so CLIENT ID names the connection that blocks.
+    other = redis.Redis(connection_pool=c.connection_pool, single_connection_client=True)
+    out = {}
+
+    def run():
+        try:
+            out["r"] = call(other)
+        except redis.RedisError as e:
+            out["r"] = ("error", str(e))
+
+    th = threading.Thread(target=run)
+    th.start()
+    _wait_blocked(c, n)
+
+    def result():
+        th.join(10)
+        assert not th.is_alive(), "blocked client was never served"
+        other.close()
+        return out["r"]
+
+    return result
+
+
+def _pipe(c, *cmds):
+    with c.pipeline(transaction=False) as p:
+        for cmd in cmds:
+            p.execute_command(*cmd)
+        return p.execute(raise_on_error=False)
+
+
+def _norm(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {_norm(k): _norm(x) for k, x in v.items()}
+    return v
+
+
+def test_blocked_client_is_served_before_the_next_pipelined_command(diff):
+    def scenario(c):
+        got = _block(c, 1, lambda o: o.blpop(["k"], 5))
+        res = _pipe(c, ("LPUSH", "k", "a"), ("LPOP", "k"))
+        return _norm([got(), res])
+
+    assert diff.call(scenario) == [["k", "a"], [1, None]]
+
+
+def test_one_push_serves_every_waiter_in_order_before_the_next_command(diff):
+    def scenario(c):
+        first = _block(c, 1, lambda o: o.blpop(["k"], 5))
+        second = _block(c, 2, lambda o: o.brpop(["k"], 5))
+        res = _pipe(c, ("RPUSH", "k", "a", "b", "c"), ("LRANGE", "k", 0, -1))
+        return _norm([first(), second(), res])
+
+    assert diff.call(scenario) == [["k", "a"], ["k", "c"], [3, ["b"]]]
+
+
+def test_transaction_runs_whole_before_blocked_clients_are_served(diff):
+    def scenario(c):
+        got = _block(c, 1, lambda o: o.blpop(["k"], 5))
+        with c.pipeline(transaction=True) as p:
+            p.rpush("k", "x", "y").lpop("k")
+            res = p.execute()
+        return _norm([got(), res, c.llen("k")])
+
+    assert diff.call(scenario) == [["k", "y"], [2, "x"], 0]
+
+
+def test_blmove_chain_serves_the_next_waiter_in_the_same_step(diff):
+    def scenario(c):
+        mover = _block(c, 1, lambda o: o.blmove("src", "dst", 5, "LEFT", "RIGHT"))
+        popper = _block(c, 2, lambda o: o.blpop(["dst"], 5))
+        res = _pipe(c, ("RPUSH", "src", "v"), ("LLEN", "dst"), ("LLEN", "src"))
+        return _norm([mover(), popper(), res])
+
+    assert diff.call(scenario) == ["v", ["dst", "v"], [1, 0, 0]]
+
+
+def test_bzpopmin_is_served_before_the_next_pipelined_command(diff):
+    def scenario(c):
+        got = _block(c, 1, lambda o: o.bzpopmin(["z"], 5))
+        res = _pipe(c, ("ZADD", "z", 1.5, "a"), ("ZPOPMIN", "z"))
+        r = got()
+        return _norm([[r[0], r[1], float(r[2])], res])
+
+    assert diff.call(scenario) == [["z", "a", 1.5], [1, []]]
+
+
+def test_blocked_xreadgroup_is_served_before_another_consumer_reads(diff):
+    def scenario(c):
+        c.xgroup_create("s", "g", "$", mkstream=True)
+        got = _block(c, 1, lambda o: o.xreadgroup("g", "blocked", {"s": ">"}, block=5000))
+        res = _pipe(
+            c,
+            ("XADD", "s", "1-1", "f", "v"),
+            ("XREADGROUP", "GROUP", "g", "other", "STREAMS", "s", ">"),
+        )
+        pending = [(e["message_id"], e["consumer"]) for e in c.xpending_range("s", "g", "-", "+", 10)]
+        r = _norm(got())
+        entries = r["s"][0] if isinstance(r, dict) else r[0][1]
+        return [entries, _norm(res[1]) in (None, [], {}), _norm(pending)]
+
+    assert diff.call(scenario) == [[["1-1", {"f": "v"}]], True, [["1-1", "blocked"]]]
+
+
+# --- CLIENT UNBLOCK and CLIENT KILL of blocked clients --------------------------------------------
+
+
+def _blocked_with_id(c, n, call):
+    ids = {}
+
+    def run(o):
+        ids["id"] = o.client_id()
+        return call(o)
+
+    return _block(c, n, run), ids
+
+
+def test_client_unblock_gives_the_timeout_reply_or_the_unblocked_error(diff):
+    def scenario(c):
+        got, ids = _blocked_with_id(c, 1, lambda o: o.blpop(["k"], 5))
+        first = [c.client_unblock(ids["id"]), got(), c.client_unblock(ids["id"])]
+        got, ids = _blocked_with_id(c, 1, lambda o: o.blmove("a", "b", 5, "LEFT", "LEFT"))
+        second = [c.client_unblock(ids["id"], error=True), got()]
+        c.xgroup_create("s", "g", "$", mkstream=True)
+        got, ids = _blocked_with_id(c, 1, lambda o: o.xreadgroup("g", "c", {"s": ">"}, block=5000))
+        third = [c.execute_command("CLIENT", "UNBLOCK", ids["id"], "TIMEOUT"), _norm(got()) or None]
+        # Nothing was consumed, and the unblocked clients are gone from the key queues.
+        c.rpush("k", "v")
+        return [first, second, third, c.lrange("k", 0, -1), int(c.info("clients")["blocked_clients"])]
+
+    assert _norm(diff.call(scenario)) == [
+        [True, None, False],
+        [True, ["error", "UNBLOCKED client unblocked via CLIENT UNBLOCK"]],
+        [1, None],
+        ["v"],
+        0,
+    ]
+
+
+def test_client_unblock_errors(diff):
+    assert diff("CLIENT", "UNBLOCK", 999999) == 0
+    assert diff.error("CLIENT", "UNBLOCK") == "wrong number of arguments for 'client|unblock' command"
+    assert diff.error("CLIENT", "UNBLOCK", "x") == "value is not an integer or out of range"
+    assert diff.error("CLIENT", "UNBLOCK", 1, "later") == "CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+    assert diff.error("CLIENT", "UNBLOCK", 1, 2, 3) == (
+        "unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP."
+    )
+
+
+def _no_retry_sync(e):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    if os.environ.get("BURNER_VIA_SOCKET") == "1":
+        from conftest import _socket_of
+
+        return redis.Redis(unix_socket_path=_socket_of(e), retry=Retry(NoBackoff(), 0))
+    return redis.Redis(connection_pool=BurnerSyncConnectionPool(e, retry=Retry(NoBackoff(), 0)))
+
+
+def test_client_kill_of_a_blocked_sync_client_raises_connection_error(engine_and_proto):
+    e, _proto = engine_and_proto
+    victim = _no_retry_sync(e)
+    admin = engine_client(e)
+    vid = victim.client_id()
+    box = {}
+
+    def run():
+        try:
+            box["r"] = victim.blpop(["k"], 10)
+        except redis.ConnectionError as exc:
+            box["err"] = exc
+
+    th = threading.Thread(target=run)
+    th.start()
+    _wait_blocked(admin, 1)
+    assert admin.client_kill_filter(_id=vid) == 1
+    th.join(5)
+    assert not th.is_alive() and "err" in box
+    assert int(admin.info("clients")["blocked_clients"]) == 0
+    admin.rpush("k", "v")
+    assert admin.lrange("k", 0, -1) == [b"v"]  # the killed waiter took nothing
+    assert victim.ping() is True  # a new connection works
+
+
+async def test_client_kill_of_a_blocked_async_client_raises_connection_error(engine_and_proto):
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    e, proto = engine_and_proto
+    if os.environ.get("BURNER_VIA_SOCKET") == "1":
+        from conftest import _socket_of
+
+        victim = redis.asyncio.Redis(unix_socket_path=_socket_of(e), protocol=proto, retry=Retry(NoBackoff(), 0))
+    else:
+        victim = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(e, protocol=proto, retry=Retry(NoBackoff(), 0)))
+    admin = engine_async_client(e, protocol=proto)
+    vid = await victim.client_id()
+    t = asyncio.create_task(victim.blpop(["k"], 10))
+    for _ in range(200):
+        await asyncio.sleep(0.005)
+        if int((await admin.info("clients"))["blocked_clients"]) == 1:
+            break
+    assert await admin.client_kill_filter(_id=vid) == 1
+    with pytest.raises(redis.ConnectionError):
+        await asyncio.wait_for(t, 5)
+    await admin.rpush("k", "v")
+    assert await admin.lrange("k", 0, -1) == [b"v"]
+    assert await victim.ping() is True
+    await victim.aclose()
+    await admin.aclose()
+
+
+@pytest.mark.in_process_only("kills an in-process engine's process and reopens its files")
+def test_served_and_handed_back_writes_reach_the_log(tmp_path):
+    """A blocked client served by another's push, and a served waiter cancelled before taking
+    its reply (handed back), both change data: after a kill -9 the log replays to the same."""
+    code = """
+import asyncio, sys
+import redis.asyncio
+from burner_redis import BurnerConnectionPool
+
+async def main():
+    r = redis.asyncio.Redis(connection_pool=BurnerConnectionPool(persistence_path=sys.argv[1], appendfsync="always", save_rules=""))
+    t = asyncio.create_task(r.blpop(["q"], 0))
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    await r.rpush("q", "a", "b")
+    await t
+    t = asyncio.create_task(r.bzpopmin(["z"], 0))
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    await r.zadd("z", {"m": 1, "n": 2})
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        pass
+    print("done", await r.lrange("q", 0, -1), await r.zrange("z", 0, -1), flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+    import subprocess
+    import sys as _sys
+
+    path = tmp_path / "data.burner"
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), "..", "python"))
+    p = subprocess.Popen([_sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        line = p.stdout.readline()
+        assert line.strip() == "done [b'b'] [b'm', b'n']"
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+    e = Engine(persistence_path=str(path), save_rules="")
+    try:
+        c = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+        assert c.lrange("q", 0, -1) == [b"b"]
+        assert c.zrange("z", 0, -1, withscores=True) == [(b"m", 1.0), (b"n", 2.0)]
+    finally:
+        e.close()
+
+
+def test_client_kill_of_an_idle_pooled_client_gives_it_a_new_connection(engine_and_proto):
+    """As redis-py replaces a pooled socket the server closed: the next command runs on a new
+    connection (even without retries)."""
+    e, _proto = engine_and_proto
+    victim = _no_retry_sync(e)
+    admin = engine_client(e)
+    vid = victim.client_id()
+    assert admin.client_kill_filter(_id=vid) == 1
+    assert victim.ping() is True
+    assert victim.client_id() != vid
+
+
+def test_client_kill_of_a_single_connection_client_fails_its_next_command(engine_and_proto):
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    e, _proto = engine_and_proto
+    if os.environ.get("BURNER_VIA_SOCKET") == "1":
+        from conftest import _socket_of
+
+        victim = redis.Redis(unix_socket_path=_socket_of(e), single_connection_client=True, retry=Retry(NoBackoff(), 0))
+    else:
+        pool = BurnerSyncConnectionPool(e, retry=Retry(NoBackoff(), 0))
+        victim = redis.Redis(connection_pool=pool, single_connection_client=True)
+    admin = engine_client(e)
+    assert admin.client_kill_filter(_id=victim.client_id()) == 1
+    with pytest.raises(redis.ConnectionError):
+        victim.ping()
+
+
+@pytest.mark.in_process_only("BurnerRedis's direct session")
+async def test_burner_redis_direct_path_survives_client_kill():
+    from burner_redis import BurnerRedis
+
+    r = BurnerRedis()
+    other = BurnerRedis(engine=r.engine)
+    await r.set("k", "v")
+    direct = await r.client_id()
+    assert await other.client_kill_filter(_id=direct) == 1
+    assert await r.get("k") == b"v"
+    assert await r.client_id() != direct
+    await other.aclose()
+    await r.aclose()

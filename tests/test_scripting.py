@@ -681,12 +681,26 @@ def _wait_busy(b, timeout=10):
     raise AssertionError("script never became busy")
 
 
+BUSY_TEXT = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+
+
 def test_busy_then_script_kill():
     a, b = _busy_setup()
     t, box = _run_in_thread(lambda: a.eval("while true do end", 0))
-    msg = _wait_busy(b)
-    assert msg == "BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL."
-    assert b.script_kill() is True
+    try:
+        msg = _wait_busy(b)
+        assert msg == BUSY_TEXT
+        # Refused before BUSY, as by Redis: unknown commands and wrong arity.
+        with pytest.raises(redis.exceptions.ResponseError, match="^unknown command 'NOPE'"):
+            b.execute_command("NOPE")
+        with pytest.raises(redis.exceptions.ResponseError, match="^wrong number of arguments for 'get'"):
+            b.execute_command("GET")
+        with pytest.raises(redis.exceptions.ResponseError) as ei:
+            b.execute_command("EXEC")
+        assert str(ei.value) == "Transaction discarded because of: " + BUSY_TEXT
+    finally:
+        killed = b.script_kill()
+    assert killed is True
     t.join(10)
     assert not t.is_alive()
     err = box["err"]

@@ -445,3 +445,117 @@ def test_fuzz_keeps_memory_flat_and_other_clients_served(served):
     assert n > 20
     assert len(served_ok) > 50
     assert after - before < 32 * 1024, f"RSS grew {after - before} kB over {n} fuzz connections"
+
+
+# --- BUSY while a script runs -------------------------------------------------------------------
+
+BUSY_TEXT = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+
+
+def _busy_error(c):
+    try:
+        c.ping()
+    except redis.exceptions.ResponseError as exc:
+        return str(exc)
+    return None
+
+
+def _start_long_script(runner):
+    t, box = _in_thread(lambda: runner.eval("while true do end", 0))
+    return t, box
+
+
+@pytest.mark.parametrize("script_from", ["in-process", "socket"])
+def test_socket_clients_get_busy_and_script_kill_works_over_the_socket(served, script_from):
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    local.config_set("busy-reply-threshold", "100")
+    runner = local if script_from == "in-process" else redis.Redis(unix_socket_path=srv.unix_socket)
+    t, box = _start_long_script(runner)
+    try:
+        probe = redis.Redis(unix_socket_path=srv.unix_socket)
+        assert _until(lambda: _busy_error(probe) == BUSY_TEXT)
+        # More clients than the server has worker threads, each on its own new connection, all
+        # answered at once: none of them waits on the lock the script holds.
+        answers = []
+
+        def ask(i):
+            c = redis.Redis(unix_socket_path=srv.unix_socket) if i % 2 else redis.Redis(host="127.0.0.1", port=srv.port)
+            try:
+                answers.append(_busy_error(c))
+            finally:
+                c.close()
+
+        askers = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+        for a in askers:
+            a.start()
+        for a in askers:
+            a.join(5)
+        assert answers == [BUSY_TEXT] * 8
+        with probe.pipeline(transaction=False) as p:
+            p.get("x").execute_command("NOPE").set("y", "1")
+            got = p.execute(raise_on_error=False)
+        assert [str(g) for g in got] == [BUSY_TEXT, "unknown command 'NOPE', with args beginning with: ", BUSY_TEXT]
+        if shutil.which("redis-cli"):
+            out = subprocess.run(["redis-cli", "-s", srv.unix_socket, "GET", "x"], check=False, capture_output=True, text=True, timeout=10).stdout
+            assert out.strip() == BUSY_TEXT
+        assert probe.script_kill() is True
+    finally:
+        if t.is_alive():
+            try:
+                local.script_kill()
+            except redis.exceptions.ResponseError:
+                pass
+        t.join(10)
+    assert "Script killed by user with SCRIPT KILL" in str(box["error"])
+    assert probe.ping() is True
+    assert local.ping() is True
+    with pytest.raises(redis.exceptions.ResponseError, match="^NOTBUSY"):
+        probe.script_kill()
+
+
+def test_socket_commands_redis_runs_while_busy_wait_for_the_script(served):
+    """MULTI (like AUTH, WATCH, QUIT) is one of the commands Redis still runs during a busy
+    script; a socket client sending it waits for the script's end, then runs it in order."""
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    local.config_set("busy-reply-threshold", "100")
+    t, _box = _start_long_script(local)
+    probe = redis.Redis(unix_socket_path=srv.unix_socket)
+    try:
+        assert _until(lambda: _busy_error(probe) == BUSY_TEXT)
+        c = redis.Redis(unix_socket_path=srv.unix_socket)
+        tx, txbox = _in_thread(lambda: c.pipeline(transaction=True).set("k", "v").get("k").execute())
+        time.sleep(0.2)
+        assert tx.is_alive()
+        assert probe.script_kill() is True
+        tx.join(5)
+        assert txbox["value"] == [True, b"v"]
+    finally:
+        if t.is_alive():
+            local.script_kill()
+        t.join(10)
+
+
+def test_slow_script_below_the_threshold_delays_but_does_not_stall_socket_clients(served):
+    """A script holding the lock (below busy-reply-threshold) makes socket commands wait, as in
+    Redis; once it ends every waiting client is answered, however many there were."""
+    e, srv = served
+    local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
+    t, box = _in_thread(lambda: local.eval("local i = 0 while i < 3e7 do i = i + 1 end return 1", 0))
+    time.sleep(0.05)
+    answers = []
+
+    def ask(i):
+        c = redis.Redis(unix_socket_path=srv.unix_socket)
+        answers.append(c.incr("n"))
+        c.close()
+
+    askers = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+    for a in askers:
+        a.start()
+    for a in askers:
+        a.join(10)
+    t.join(10)
+    assert box["value"] == 1
+    assert sorted(answers) == list(range(1, 9))

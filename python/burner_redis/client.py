@@ -17,6 +17,7 @@ from typing import Any
 import redis
 import redis.asyncio
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE, CaseInsensitiveDict
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from . import _engine
@@ -114,7 +115,15 @@ class BurnerRedis(redis.asyncio.Redis):
         s = self._direct._session if self._direct is not None else None
         if s is None:
             s = await self._direct_session()
-        response, options = _run_direct(s, args, options)
+        try:
+            response, options = _run_direct(s, args, options)
+        except RedisConnectionError:
+            if not s.killed:
+                raise
+            # CLIENT KILL closed the direct session: a new one, as redis-py's retry reconnects.
+            self._direct._drop_session()
+            s = await self._direct_session()
+            response, options = _run_direct(s, args, options)
         if options is _NO_REPLY:
             return response
         if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path
@@ -173,7 +182,16 @@ class BurnerSyncRedis(redis.Redis):
             if conn._session is None:
                 conn.connect()
             s = conn._session
-            response, options = _run_direct(s, args, options)
+            try:
+                response, options = _run_direct(s, args, options)
+            except RedisConnectionError:
+                if not s.killed:
+                    raise
+                # CLIENT KILL closed the direct session: a new one, as redis-py's retry reconnects.
+                conn._drop_session()
+                conn.connect()
+                s = conn._session
+                response, options = _run_direct(s, args, options)
             if options is _NO_REPLY:
                 return response
             if response is _BLOCKED:  # pragma: no cover - every blocking command is on the slow path

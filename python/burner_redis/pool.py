@@ -117,6 +117,9 @@ class _PoolBase:
     def _take(self):
         try:
             conn = self._available.pop()
+            # Killed (CLIENT KILL) while idle in the pool: a fresh session, as redis-py replaces
+            # a pooled socket it finds closed.
+            conn._reset_if_dirty()
         except IndexError:
             conn = self.make_connection()
         self._in_use.add(conn)

@@ -114,12 +114,11 @@ pub fn dispatch(
             // Handlers must not ask to block here (they check `can_block`); reply nil to be safe.
             return Some(Reply::NilArray);
         }
-        let waiter = store.blocking.register(client.db, req.keys);
         let deadline_ms = req.timeout_ms.map(|t| env.now_ms + t);
         let args = req.retry_args.or(keep).expect("blocking command args kept");
+        let waiter = store.blocking.register(client, req.keys, args);
         client.blocked = Some(BlockedState {
             waiter,
-            args,
             deadline_ms,
         });
         return None;
@@ -252,7 +251,7 @@ fn flag_multi_error(client: &mut Client) {
 }
 
 /// Redis's "unknown command" error, quoting at most the first arguments as Redis does.
-fn unknown_command(args: &[Vec<u8>]) -> CmdError {
+pub fn unknown_command(args: &[Vec<u8>]) -> CmdError {
     let name = String::from_utf8_lossy(&args[0]).into_owned();
     let quoted = args[1..]
         .iter()

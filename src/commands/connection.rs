@@ -89,19 +89,38 @@ fn select(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     Ok(Reply::ok())
 }
 
+/// HELLO's `protover` argument.
+pub fn hello_protover(v: &[u8]) -> Result<u8, CmdError> {
+    match crate::cmd::args::parse_i64_opt(v) {
+        Some(n @ (2 | 3)) => Ok(n as u8),
+        Some(_) => Err(CmdError::raw("NOPROTO unsupported protocol version")),
+        None => Err(CmdError::err(
+            "Protocol version is not an integer or out of range",
+        )),
+    }
+}
+
+/// HELLO's reply for client `id` speaking `resp`.
+pub fn hello_reply(id: u64, resp: u8) -> Reply {
+    Reply::Map(vec![
+        (Reply::bulk(b"server"), Reply::bulk(b"redis")),
+        (
+            Reply::bulk(b"version"),
+            Reply::bulk(REDIS_VERSION.as_bytes()),
+        ),
+        (Reply::bulk(b"proto"), Reply::Int(resp as i64)),
+        (Reply::bulk(b"id"), Reply::Int(id as i64)),
+        (Reply::bulk(b"mode"), Reply::bulk(b"standalone")),
+        (Reply::bulk(b"role"), Reply::bulk(b"master")),
+        (Reply::bulk(b"modules"), Reply::Array(vec![])),
+    ])
+}
+
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`
 fn hello(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     let mut resp = ctx.client.resp;
     if let Some(v) = args.next_opt() {
-        match crate::cmd::args::parse_i64_opt(&v) {
-            Some(n @ (2 | 3)) => resp = n as u8,
-            Some(_) => return Err(CmdError::raw("NOPROTO unsupported protocol version")),
-            None => {
-                return Err(CmdError::err(
-                    "Protocol version is not an integer or out of range",
-                ))
-            }
-        }
+        resp = hello_protover(&v)?;
     }
     let mut name = None;
     let authenticating = args.as_slice().iter().any(|a| eq_kw(a, "AUTH"));
@@ -133,18 +152,7 @@ fn hello(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             info.name = if n.is_empty() { None } else { Some(n) };
         }
     }
-    Ok(Reply::Map(vec![
-        (Reply::bulk(b"server"), Reply::bulk(b"redis")),
-        (
-            Reply::bulk(b"version"),
-            Reply::bulk(REDIS_VERSION.as_bytes()),
-        ),
-        (Reply::bulk(b"proto"), Reply::Int(resp as i64)),
-        (Reply::bulk(b"id"), Reply::Int(id as i64)),
-        (Reply::bulk(b"mode"), Reply::bulk(b"standalone")),
-        (Reply::bulk(b"role"), Reply::bulk(b"master")),
-        (Reply::bulk(b"modules"), Reply::Array(vec![])),
-    ]))
+    Ok(hello_reply(id, resp))
 }
 
 /// Checks a password against `requirepass` (the only user is `default`).
@@ -270,6 +278,7 @@ fn client(ctx: &mut Ctx, mut args: Args) -> CmdResult {
             Ok(Reply::Verbatim(out.into_bytes()))
         }
         "kill" => client_kill(ctx, args),
+        "unblock" => client_unblock(ctx, &sub, args),
         "no-evict" | "no-touch" => {
             let v = args.next_bytes().map_err(|_| arity_err())?;
             if !(eq_kw(&v, "ON") || eq_kw(&v, "OFF")) {
@@ -287,6 +296,7 @@ fn client(ctx: &mut Ctx, mut args: Args) -> CmdResult {
                 "INFO",
                 "LIST",
                 "KILL <option> <value> [<option> <value> [...]]",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "NO-EVICT (ON|OFF)",
                 "NO-TOUCH (ON|OFF)",
             ]
@@ -400,7 +410,38 @@ fn kill(ctx: &mut Ctx, id: u64) {
         if let Some(w) = &info.kill_waker {
             ctx.env.wakes.push(w.clone());
         }
+        // A blocked client learns at once, whatever its front door waits on.
+        crate::engine::blocking::kill(ctx.store, id, ctx.env);
     }
+}
+
+/// `CLIENT UNBLOCK client-id [TIMEOUT | ERROR]`
+fn client_unblock(ctx: &mut Ctx, sub: &[u8], mut args: Args) -> CmdResult {
+    let a = args.rest();
+    if a.is_empty() {
+        return Err(CmdError::WrongArity("client|unblock".into()));
+    }
+    if a.len() > 2 {
+        return Err(CmdError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            String::from_utf8_lossy(sub)
+        )));
+    }
+    let mut error = false;
+    if let Some(reason) = a.get(1) {
+        if eq_kw(reason, "ERROR") {
+            error = true;
+        } else if !eq_kw(reason, "TIMEOUT") {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    let id = crate::cmd::args::parse_i64(&a[0])?;
+    let msg = error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    let done = u64::try_from(id)
+        .is_ok_and(|id| crate::engine::blocking::unblock(ctx.store, id, msg, ctx.env));
+    Ok(Reply::Int(done as i64))
 }
 
 /// `QUIT`

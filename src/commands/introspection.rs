@@ -428,7 +428,7 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
             let mut f = kv(&[
                 (
                     "total_connections_received",
-                    store.clients.len().to_string(),
+                    s.connections_received.to_string(),
                 ),
                 ("total_commands_processed", s.commands.to_string()),
                 ("instantaneous_ops_per_sec", z()),

@@ -20,10 +20,8 @@ pub struct MultiState {
 
 /// A client blocked on keys.
 pub struct BlockedState {
-    /// The registered waiter.
+    /// The registered waiter (it holds the command to re-run).
     pub waiter: Arc<Waiter>,
-    /// The command to re-run when signalled (name included; `$`-style ids already resolved).
-    pub args: Vec<Vec<u8>>,
     /// Absolute deadline in Unix ms, or None to wait forever.
     pub deadline_ms: Option<i64>,
 }

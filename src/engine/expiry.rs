@@ -107,6 +107,8 @@ fn run(weak: Weak<Engine>, ctl: Arc<ExpiryControl>) {
             let more = {
                 let mut store = engine.lock();
                 let more = cycle(&mut store, &mut env, slice).1;
+                // A blocked XREADGROUP whose stream expired is told so now.
+                super::blocking::serve_ready(&mut store, &mut env);
                 // Expirations are logged as DEL; nobody waits for this reply, a failure stays
                 // recorded.
                 let _ = crate::persistence::after_command(&mut store, env.now_us);

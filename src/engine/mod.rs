@@ -145,9 +145,28 @@ pub struct ScriptControl {
     pub wrote: AtomicBool,
 }
 
-/// The reply to anything but SCRIPT KILL while a script is busy.
+/// The reply to anything but SCRIPT KILL while a script is busy (Redis 7.2's text for EVAL).
 pub const BUSY_ERROR: &str =
-    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or FUNCTION KILL.";
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+/// Commands Redis still runs while a script is busy (its `allow-busy` flag) that need the store:
+/// front doors wait for the lock for these instead of replying BUSY (HELLO only when it
+/// authenticates or names the client).
+const WAIT_WHEN_BUSY: &[&str] = &[
+    "auth", "hello", "multi", "discard", "watch", "unwatch", "quit", "reset",
+];
+
+/// True for commands that may run a Lua script (the EVAL family, or EXEC with one queued): front
+/// doors run them where holding the lock for a long time stalls nobody else (Python threads
+/// with the GIL released, socket tasks off the async worker threads).
+pub fn may_run_script(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|n| {
+        n.len() >= 4 && n[..4].eq_ignore_ascii_case(b"eval")
+            || n.eq_ignore_ascii_case(b"exec")
+            || n.eq_ignore_ascii_case(b"fcall")
+            || n.eq_ignore_ascii_case(b"fcall_ro")
+    })
+}
 
 /// Per-call execution environment: frozen time and the wake-ups to run after unlocking.
 pub struct Env {
@@ -192,12 +211,14 @@ impl Env {
     }
 }
 
-/// What a blocked client's retry produced.
+/// Where a blocked client stands.
 pub enum BlockStep {
-    /// The command completed (served or timed out).
+    /// The command completed (served, timed out or unblocked).
     Done(Reply),
     /// Still blocked; `Some(ms)` is the time left before the deadline.
     Waiting(Option<i64>),
+    /// CLIENT KILL ended the wait: the connection is to be closed.
+    Killed,
 }
 
 /// An engine: shared by every client that should see the same data.
@@ -270,12 +291,18 @@ impl Engine {
         self.store.try_lock().map(|g| self.admit_clients(g))
     }
 
+    /// Locks the store if it becomes free within `d`.
+    pub fn try_lock_for(&self, d: std::time::Duration) -> Option<MutexGuard<'_, Store>> {
+        self.store.try_lock_for(d).map(|g| self.admit_clients(g))
+    }
+
     /// Moves clients opened meanwhile into `Store::clients` (CLIENT LIST, CLIENT KILL).
     fn admit_clients<'a>(&self, mut store: MutexGuard<'a, Store>) -> MutexGuard<'a, Store> {
         if self.has_pending_clients.load(Ordering::Acquire) {
             let mut pending = self.pending_clients.lock();
             self.has_pending_clients.store(false, Ordering::Release);
             for (id, info) in pending.drain(..) {
+                store.stats.connections_received += 1;
                 store.clients.insert(id, info);
             }
         }
@@ -295,26 +322,79 @@ impl Engine {
         }
     }
 
-    /// The reply to `args` while a script is busy: SCRIPT KILL (and FUNCTION KILL, which Redis
-    /// treats alike for a running EVAL) is served from the script's flags (the script itself stops
-    /// at its next hook check); everything else gets BUSY.
-    pub fn busy_reply(&self, args: &[Vec<u8>]) -> Reply {
-        let is = |i: usize, w: &str| {
-            args.get(i)
+    /// True while a script holding the lock has run past its busy threshold.
+    pub fn script_busy(&self) -> bool {
+        self.script_ctl.busy.load(Ordering::Acquire)
+    }
+
+    /// The reply to `args` from `client` while a script is busy, without the lock, in Redis's
+    /// order: unknown commands, wrong arity and missing AUTH are refused as usual (not counted in
+    /// the stats, which need the lock); SCRIPT KILL is served from the script's flags (the script
+    /// itself stops at its next hook check); EXEC aborts the transaction; anything else gets BUSY
+    /// (and fails an open transaction). None for the commands Redis still runs while busy (AUTH,
+    /// MULTI, WATCH, ...): the caller waits for the lock and runs them.
+    pub fn busy_reply(&self, client: &mut Client, args: &[Vec<u8>]) -> Option<Reply> {
+        let refuse = |client: &mut Client, e: String| {
+            if let Some(m) = client.multi.as_mut() {
+                m.aborted = true;
+            }
+            Some(Reply::Error(e))
+        };
+        let Some(name) = args.first() else {
+            return Some(Reply::Error("ERR empty command".into()));
+        };
+        let Some(spec) = crate::cmd::table().get(name) else {
+            return refuse(client, dispatch::unknown_command(args).text());
+        };
+        if !spec.arity_ok(args.len()) {
+            let e = crate::error::CmdError::WrongArity(spec.name.into()).text();
+            return refuse(client, e);
+        }
+        if spec.name == "hello" && args.len() <= 2 && client.authenticated {
+            // Every new redis-py 8 connection starts with HELLO 3: answered from the client alone.
+            use crate::commands::connection::{hello_protover, hello_reply};
+            if let Some(v) = args.get(1) {
+                match hello_protover(v) {
+                    Ok(resp) => client.resp = resp,
+                    Err(e) => return Some(Reply::Error(e.text())),
+                }
+            }
+            return Some(hello_reply(client.id, client.resp));
+        }
+        if WAIT_WHEN_BUSY.contains(&spec.name) {
+            return None;
+        }
+        if !client.authenticated {
+            return Some(Reply::Error("NOAUTH Authentication required.".into()));
+        }
+        let sub = |w: &str| {
+            args.get(1)
                 .is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()))
         };
-        if args.len() == 2 && is(1, "KILL") && (is(0, "SCRIPT") || is(0, "FUNCTION")) {
+        if spec.name == "script" && sub("KILL") && args.len() == 2 {
             let ctl = &self.script_ctl;
             if !ctl.running.load(Ordering::Acquire) {
-                return Reply::Error("NOTBUSY No scripts in execution right now.".into());
+                return Some(Reply::Error(
+                    "NOTBUSY No scripts in execution right now.".into(),
+                ));
             }
             if ctl.wrote.load(Ordering::Acquire) {
-                return Reply::Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into());
+                return Some(Reply::Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into()));
             }
             ctl.kill.store(true, Ordering::Release);
-            return Reply::ok();
+            return Some(Reply::ok());
         }
-        Reply::Error(BUSY_ERROR.into())
+        if spec.name == "exec" {
+            // Redis refuses EXEC itself while busy, discarding the transaction.
+            client.multi = None;
+            return Some(Reply::Error(format!(
+                "EXECABORT Transaction discarded because of: {BUSY_ERROR}"
+            )));
+        }
+        if let Some(m) = client.multi.as_mut() {
+            m.aborted = true;
+        }
+        Some(Reply::Error(BUSY_ERROR.into()))
     }
 
     /// A fresh environment at the current time.
@@ -330,6 +410,17 @@ impl Engine {
     /// Opens a client session speaking `resp`, without waiting for the store lock (it joins
     /// `Store::clients` at the next lock).
     pub fn open_client_resp(&self, resp: u8) -> Client {
+        self.open_client_with(resp, String::new(), None)
+    }
+
+    /// [`Engine::open_client_resp`] for a client with an address (shown by CLIENT LIST) and a
+    /// waker CLIENT KILL calls, as a socket connection has; never waits for the store lock.
+    pub fn open_client_with(
+        &self,
+        resp: u8,
+        addr: String,
+        kill_waker: Option<Arc<dyn waker::Waker>>,
+    ) -> Client {
         let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
         let mut client = Client::new(id);
         client.resp = resp;
@@ -339,6 +430,8 @@ impl Engine {
             last_ms: now,
             resp,
             killed: client.killed.clone(),
+            addr,
+            kill_waker,
             ..ClientInfo::default()
         };
         self.pending_clients.lock().push((id, info));
@@ -353,29 +446,30 @@ impl Engine {
         }
     }
 
-    /// Registers a waker that CLIENT KILL calls for this client.
-    pub fn set_kill_waker(&self, client: &Client, w: Arc<dyn waker::Waker>) {
-        if let Some(info) = self.lock().clients.get_mut(&client.id) {
-            info.kill_waker = Some(w);
-        }
-    }
-
-    /// Sets the address CLIENT LIST shows for a client.
-    pub fn set_client_addr(&self, client: &Client, addr: &str) {
-        if let Some(info) = self.lock().clients.get_mut(&client.id) {
-            info.addr = addr.to_string();
-        }
-    }
-
     /// Closes a client: unblocks it, forgets its WATCHes, subscriptions and CLIENT LIST entry.
     pub fn close_client(&self, client: &mut Client) {
         let mut env = self.env();
         {
             let mut store = self.lock();
-            reset_client_state(&mut store, client, &mut env);
-            store.clients.remove(&client.id);
+            self.close_client_locked(&mut store, client, &mut env);
         }
         env.wakes.run();
+    }
+
+    /// [`Engine::close_client`] on an already locked store; the caller runs `env.wakes` after
+    /// unlocking.
+    pub fn close_client_locked(&self, store: &mut Store, client: &mut Client, env: &mut Env) {
+        reset_client_state(store, client, env);
+        store.clients.remove(&client.id);
+        self.settle(store, env);
+    }
+
+    /// After engine work outside a command (a hand-back, a closed client): logs what changed.
+    fn settle(&self, store: &mut Store, env: &mut Env) {
+        blocking::serve_ready(store, env);
+        self.expiry.note_ttls(store);
+        // Nobody to tell of a failed log write here; the next command's reply will.
+        let _ = crate::persistence::after_command(store, env.now_us);
     }
 
     /// Runs one command under the lock. Returns None when the client blocked (its state is then in
@@ -404,6 +498,9 @@ impl Engine {
             }
         }
         let mut r = dispatch::dispatch(store, client, args, env);
+        // Clients blocked on keys this command made ready are served now, before anybody else's
+        // command (and logged in the same batch).
+        blocking::serve_ready(store, env);
         crate::alloc::note_peak();
         self.expiry.note_ttls(store);
         if let Err(e) = crate::persistence::after_command(store, env.now_us) {
@@ -415,8 +512,12 @@ impl Engine {
         r
     }
 
-    /// Re-runs a blocked client's command if it was signalled or its deadline passed.
+    /// Where a blocked client stands: completed (served, unblocked, killed), timed out (then
+    /// its command runs once more for the timeout reply), or still waiting.
     pub fn block_step(&self, client: &mut Client) -> BlockStep {
+        if let Some(step) = Engine::block_take(client) {
+            return step;
+        }
         let mut env = self.env();
         let step = {
             let mut store = self.lock();
@@ -426,6 +527,17 @@ impl Engine {
         step
     }
 
+    /// The blocked client's outcome if another client's command already completed it; needs no
+    /// lock. None while it still waits (its deadline is checked by [`Engine::block_step`]).
+    pub fn block_take(client: &mut Client) -> Option<BlockStep> {
+        let outcome = client.blocked.as_ref()?.waiter.take_outcome()?;
+        client.blocked = None;
+        Some(match outcome {
+            blocking::Outcome::Reply(r, _) => BlockStep::Done(r),
+            blocking::Outcome::Killed => BlockStep::Killed,
+        })
+    }
+
     /// [`Engine::block_step`] on an already locked store.
     pub fn block_step_locked(
         &self,
@@ -433,37 +545,31 @@ impl Engine {
         client: &mut Client,
         env: &mut Env,
     ) -> BlockStep {
+        if let Some(step) = Engine::block_take(client) {
+            return step;
+        }
         let Some(b) = client.blocked.as_ref() else {
             return BlockStep::Done(Reply::Error("ERR client is not blocked".into()));
         };
-        let timed_out = b.deadline_ms.is_some_and(|d| env.now_ms >= d);
-        if !timed_out && !b.waiter.is_signaled() {
+        if b.deadline_ms.is_none_or(|d| env.now_ms < d) {
             return BlockStep::Waiting(b.deadline_ms.map(|d| d - env.now_ms));
         }
-        let args = b.args.clone();
+        // Timed out: the command runs once more to give its timeout reply.
+        let w = b.waiter.clone();
+        store.blocking.unregister(&w);
+        client.blocked = None;
+        let saved = (env.block_retry, env.block_timed_out, env.retrying.take());
         env.block_retry = true;
-        env.block_timed_out = timed_out;
-        env.retrying = Some(b.waiter.clone());
-        let r = dispatch::dispatch(store, client, args, env);
-        env.retrying = None;
+        env.block_timed_out = true;
+        env.retrying = Some(w.clone());
+        let r = dispatch::dispatch(store, client, w.args.clone(), env);
+        (env.block_retry, env.block_timed_out, env.retrying) = saved;
+        blocking::serve_ready(store, env);
         let r = match crate::persistence::after_command(store, env.now_us) {
             Err(e) if r.is_some() => Some(Reply::Error(e)),
             _ => r,
         };
-        match (r, client.blocked.as_ref()) {
-            (Some(reply), _) => {
-                if let Some(b) = client.blocked.take() {
-                    finish_block(store, &b, env);
-                }
-                BlockStep::Done(reply)
-            }
-            // Found nothing: back to waiting, in the same place in every key's queue.
-            (None, Some(b)) => {
-                b.waiter.clear_signal();
-                BlockStep::Waiting(b.deadline_ms.map(|d| d - env.now_ms))
-            }
-            (None, None) => BlockStep::Done(Reply::NilArray),
-        }
+        BlockStep::Done(r.unwrap_or(Reply::NilArray))
     }
 
     /// Gives up a blocked command (cancellation, disconnect). Nothing was consumed for it.
@@ -477,10 +583,11 @@ impl Engine {
     }
 
     /// [`Engine::cancel_block`] on an already locked store; the caller runs `env.wakes` after
-    /// unlocking.
+    /// unlocking. A reply another client's write already parked for it is handed back.
     pub fn cancel_block_locked(&self, store: &mut Store, client: &mut Client, env: &mut Env) {
         if let Some(b) = client.blocked.take() {
-            finish_block(store, &b, env);
+            blocking::abandon(store, &b.waiter, env);
+            self.settle(store, env);
         }
     }
 
@@ -489,20 +596,16 @@ impl Engine {
         let mut env = self.env();
         {
             let mut store = self.lock();
-            reset_client_state(&mut store, client, &mut env);
+            self.reset_client_locked(&mut store, client, &mut env);
         }
         env.wakes.run();
     }
-}
 
-/// Removes a finished (or abandoned) waiter and passes its signal on: if any of its keys still
-/// holds data, the next waiter on that key gets a chance.
-fn finish_block(store: &mut Store, b: &client::BlockedState, env: &mut Env) {
-    store.blocking.unregister(&b.waiter);
-    for k in &b.waiter.keys {
-        if store.dbs[b.waiter.db].contains(k) {
-            store.blocking.signal(b.waiter.db, k, &mut env.wakes);
-        }
+    /// [`Engine::reset_client`] on an already locked store; the caller runs `env.wakes` after
+    /// unlocking.
+    pub fn reset_client_locked(&self, store: &mut Store, client: &mut Client, env: &mut Env) {
+        reset_client_state(store, client, env);
+        self.settle(store, env);
     }
 }
 
@@ -511,7 +614,7 @@ pub fn reset_client_state(store: &mut Store, client: &mut Client, env: &mut Env)
     client.multi = None;
     crate::commands::transactions::unwatch_all(store, client);
     if let Some(b) = client.blocked.take() {
-        finish_block(store, &b, env);
+        blocking::abandon(store, &b.waiter, env);
     }
     crate::commands::pubsub::unsubscribe_all(store, client, env);
 }

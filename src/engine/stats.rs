@@ -39,6 +39,8 @@ pub struct Stats {
     pub errors: HashMap<String, u64>,
     /// Every error reply.
     pub total_error_replies: u64,
+    /// Clients ever opened (INFO's `total_connections_received`).
+    pub connections_received: u64,
 }
 
 impl Stats {

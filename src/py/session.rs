@@ -72,6 +72,9 @@ fn connection_error(py: Python<'_>, msg: &str) -> PyErr {
     }
 }
 
+/// Text of the error a killed connection's reads raise (what redis-py says of a closed socket).
+const KILLED_MESSAGE: &str = "Connection closed by server.";
+
 /// Text of the error a reader gets when its subscription was dropped for being too slow.
 pub const OVERFLOW_MESSAGE: &str =
     "Connection closed by server: pubsub output buffer limit reached (client-output-buffer-limit pubsub)";
@@ -105,25 +108,15 @@ pub fn lock_engine_or_busy<'a>(py: Python<'_>, engine: &'a Engine) -> Option<Mut
     py.detach(|| engine.lock_unless_busy())
 }
 
-/// True for commands that may run a Lua script (the EVAL family, or EXEC with one queued): they
-/// run with the GIL released, so other Python threads keep running (and get BUSY, or send
-/// SCRIPT KILL) while the script holds the engine lock.
-fn may_run_script(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|n| {
-        n.len() >= 4 && n[..4].eq_ignore_ascii_case(b"eval")
-            || n.eq_ignore_ascii_case(b"exec")
-            || n.eq_ignore_ascii_case(b"fcall")
-            || n.eq_ignore_ascii_case(b"fcall_ro")
-    })
-}
-
 /// Runs `cmds` in order on the locked store (or answers them from the busy state when `store`
-/// is None), queueing the outcomes; commands after one that blocks are deferred.
-fn run_cmds_locked(
-    engine: &Engine,
+/// is None, taking the lock with `relock` for the commands Redis runs even then), queueing the
+/// outcomes; commands after one that blocks are deferred.
+fn run_cmds_locked<'a>(
+    engine: &'a Engine,
     client: &mut Client,
     queue: &mut VecDeque<Pending>,
-    mut store: Option<MutexGuardStore<'_>>,
+    mut store: Option<MutexGuardStore<'a>>,
+    relock: &mut dyn FnMut() -> MutexGuardStore<'a>,
     cmds: Vec<Vec<Vec<u8>>>,
     env: &mut Env,
 ) {
@@ -132,12 +125,18 @@ fn run_cmds_locked(
             queue.push_back(Pending::Deferred(args));
             continue;
         }
-        match store.as_mut() {
-            Some(store) => {
-                let r = engine.execute_locked(store, client, args, env);
-                queue_result(queue, client, r, &mut env.wakes);
+        if store.is_none() {
+            match engine.busy_reply(client, &args) {
+                Some(r) => {
+                    queue.push_back(Pending::Ready(r, client.resp));
+                    continue;
+                }
+                None => store = Some(relock()),
             }
-            None => queue.push_back(Pending::Ready(engine.busy_reply(&args), client.resp)),
+        }
+        if let Some(store) = store.as_mut() {
+            let r = engine.execute_locked(store, client, args, env);
+            queue_result(queue, client, r, &mut env.wakes);
         }
     }
 }
@@ -212,17 +211,19 @@ impl Session {
     /// may run a script, the whole batch runs with the GIL released.
     fn run_batch(&mut self, py: Python<'_>, cmds: Vec<Vec<Vec<u8>>>) {
         let (engine, client, queue) = (&*self.engine, &mut self.client, &mut self.queue);
-        let mut env = if cmds.iter().any(|c| may_run_script(c)) {
+        let mut env = if cmds.iter().any(|c| crate::engine::may_run_script(c)) {
             py.detach(|| {
                 let mut env = engine.env();
                 let store = engine.lock_unless_busy();
-                run_cmds_locked(engine, client, queue, store, cmds, &mut env);
+                let mut relock = || engine.lock();
+                run_cmds_locked(engine, client, queue, store, &mut relock, cmds, &mut env);
                 env
             })
         } else {
             let mut env = engine.env();
             let store = lock_engine_or_busy(py, engine);
-            run_cmds_locked(engine, client, queue, store, cmds, &mut env);
+            let mut relock = || lock_engine(py, engine);
+            run_cmds_locked(engine, client, queue, store, &mut relock, cmds, &mut env);
             env
         };
         if !env.wakes.is_empty() {
@@ -255,8 +256,8 @@ impl Session {
         let mut env = self.engine.env();
         {
             let mut store = lock_engine(py, &self.engine);
-            crate::engine::reset_client_state(&mut store, &mut self.client, &mut env);
-            store.clients.remove(&self.client.id);
+            self.engine
+                .close_client_locked(&mut store, &mut self.client, &mut env);
             if let Some(sub) = self.client.pubsub.as_ref() {
                 sub.close(&mut env.wakes);
             }
@@ -271,9 +272,12 @@ impl Session {
         Ok(reply_to_py(py, r, resp, &self.dec, raw)?.unbind())
     }
 
-    /// Re-runs the blocked command if it was signalled or timed out, taking the engine lock by
-    /// the GIL rule ([`lock_engine`]).
+    /// The blocked command's outcome if another client's write served it (no lock needed), or,
+    /// past its deadline, its timeout reply (taking the engine lock by the GIL rule).
     fn step(&mut self, py: Python<'_>) -> BlockStep {
+        if let Some(step) = Engine::block_take(&mut self.client) {
+            return step;
+        }
         let mut env = self.engine.env();
         let step = {
             let mut store = lock_engine(py, &self.engine);
@@ -291,6 +295,18 @@ impl Session {
         let resp = self.client.resp;
         self.convert(py, &reply, resp, raw)
     }
+
+    /// CLIENT KILL ended the blocked head command: what a closed socket would raise.
+    fn killed_head(&mut self, py: Python<'_>) -> PyErr {
+        self.queue.clear();
+        connection_error(py, KILLED_MESSAGE)
+    }
+
+    fn is_killed(&self) -> bool {
+        self.client
+            .killed
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 #[pymethods]
@@ -299,6 +315,9 @@ impl Session {
     fn execute(&mut self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         if self.closed {
             return Err(PyRuntimeError::new_err("session is closed"));
+        }
+        if self.is_killed() {
+            return Err(connection_error(py, KILLED_MESSAGE));
         }
         let args = command_args(py, args, &self.dec)?;
         if self.blocked_now()
@@ -316,6 +335,9 @@ impl Session {
         if self.closed {
             return Err(PyRuntimeError::new_err("session is closed"));
         }
+        if self.is_killed() {
+            return Err(connection_error(py, KILLED_MESSAGE));
+        }
         let mut all = Vec::with_capacity(cmds.len());
         for c in cmds.iter() {
             all.push(command_args(py, c.cast::<PyTuple>()?, &self.dec)?);
@@ -329,6 +351,10 @@ impl Session {
     #[pyo3(signature = (disable_decoding=false))]
     fn read(&mut self, py: Python<'_>, disable_decoding: bool) -> PyResult<Py<PyAny>> {
         loop {
+            if self.is_killed() && !matches!(self.queue.front(), Some(Pending::Ready(..))) {
+                // CLIENT KILL: replies sent before it can still be read, then the socket is gone.
+                return Err(self.killed_head(py));
+            }
             match self.queue.front() {
                 None => return self.read_outbox(py, disable_decoding),
                 Some(Pending::Blocked) => return Ok(self.blocked_marker.clone_ref(py).into_any()),
@@ -402,6 +428,7 @@ impl Session {
             .set_waker(Arc::new(FutureWaker::new(fut, event_loop)));
         match self.step(py) {
             BlockStep::Done(reply) => self.complete_head(py, reply, disable_decoding),
+            BlockStep::Killed => Err(self.killed_head(py)),
             BlockStep::Waiting(left) => {
                 let secs: Option<f64> = left.map(|ms| ms.max(0) as f64 / 1000.0);
                 Ok(PyTuple::new(
@@ -429,6 +456,7 @@ impl Session {
             b.waiter.set_waker(cv.clone());
             match self.step(py) {
                 BlockStep::Done(reply) => return self.complete_head(py, reply, disable_decoding),
+                BlockStep::Killed => return Err(self.killed_head(py)),
                 BlockStep::Waiting(left) => {
                     let slice = Duration::from_millis(
                         left.map(|ms| ms.clamp(0, 100) as u64).unwrap_or(100),
@@ -465,7 +493,8 @@ impl Session {
         let mut env = self.engine.env();
         {
             let mut store = lock_engine(py, &self.engine);
-            crate::engine::reset_client_state(&mut store, &mut self.client, &mut env);
+            self.engine
+                .reset_client_locked(&mut store, &mut self.client, &mut env);
             if let Some(sub) = self.client.pubsub.as_ref() {
                 // A dropped connection loses what it had not read yet.
                 sub.drain();

@@ -2,9 +2,16 @@
 //! engine (keyspace, blocked clients, pub/sub) with the in-process clients.
 //!
 //! Each connection is a tokio task with its own engine [`Client`]; commands go through the same
-//! dispatcher as every other front door. Blocking commands wait on a tokio `Notify` woken by the
-//! engine's per-key signal, while the task keeps reading the socket so a client that disconnects
-//! mid-block is noticed (its wait is cancelled and nothing is consumed for it).
+//! dispatcher as every other front door. A blocked command waits on a tokio `Notify` woken when
+//! another client's write served it (the reply is parked in its waiter), while the task keeps
+//! reading the socket so a client that disconnects mid-block is noticed (its wait is cancelled;
+//! a reply parked but not yet sent is handed back).
+//!
+//! No runtime worker thread sleeps on the engine lock for long: a task that cannot take it
+//! within a millisecond waits for the [`LockGate`] (while still reading its socket); commands that
+//! may run a Lua script run in `block_in_place`; and while a script is past
+//! `busy-reply-threshold` commands are answered from the engine's busy state (BUSY, SCRIPT KILL)
+//! without the lock, as in-process clients are.
 
 pub mod resp;
 
@@ -14,13 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Condvar, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use crate::engine::pubsub::OutboxState;
 use crate::engine::waker::Waker;
 use crate::engine::waker::Wakes;
-use crate::engine::{BlockStep, Client, Engine, Env};
+use crate::engine::{BlockStep, Client, Engine, Env, MutexGuardStore};
 use crate::reply::Reply;
 use resp::{encode, parse, Parsed};
 
@@ -59,6 +67,8 @@ pub struct ServerHandle {
     stop: tokio::sync::watch::Sender<bool>,
     stopped: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    gate: Arc<LockGate>,
+    gate_thread: Option<std::thread::JoinHandle<()>>,
     /// The bound TCP port, if any.
     pub tcp_port: Option<u16>,
     /// The unix socket path, if any.
@@ -73,6 +83,10 @@ impl ServerHandle {
             let _ = self.stop.send(true);
         }
         if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.gate.stop();
+        if let Some(t) = self.gate_thread.take() {
             let _ = t.join();
         }
         if let Some(p) = &self.unix_socket {
@@ -139,12 +153,20 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
         .map(|a| a.port());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = Arc::new(AtomicBool::new(false));
+    let gate = LockGate::new(engine.clone());
+    let gate_thread = {
+        let gate = gate.clone();
+        std::thread::Builder::new()
+            .name("burner-server-gate".into())
+            .spawn(move || gate.run())?
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("burner-server")
         .enable_all()
         .build()?;
     let (stop2, stopped2, opts2) = (stop_rx, stopped.clone(), Arc::new(opts.clone()));
+    let gate2 = gate.clone();
     let thread = std::thread::Builder::new()
         .name("burner-server-main".into())
         .spawn(move || {
@@ -167,6 +189,7 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
                     tasks.spawn(accept_loop(
                         accept,
                         engine.clone(),
+                        gate2.clone(),
                         opts2.clone(),
                         stop2.clone(),
                         stopped2.clone(),
@@ -185,6 +208,7 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
                     tasks.spawn(accept_loop(
                         accept,
                         engine.clone(),
+                        gate2.clone(),
                         opts2.clone(),
                         stop2.clone(),
                         stopped2.clone(),
@@ -197,6 +221,8 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
         stop,
         stopped,
         thread: Some(thread),
+        gate,
+        gate_thread: Some(gate_thread),
         tcp_port,
         unix_socket: opts.unix_socket,
     })
@@ -207,6 +233,7 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
 async fn accept_loop<S, F, Fut>(
     mut accept: F,
     engine: Arc<Engine>,
+    gate: Arc<LockGate>,
     opts: Arc<ServeOptions>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     stopped: Arc<AtomicBool>,
@@ -220,7 +247,14 @@ async fn accept_loop<S, F, Fut>(
         tokio::select! {
             _ = stop.wait_for(|v| *v) => break,
             r = accept() => if let Ok((s, addr)) = r {
-                conns.spawn(handle(engine.clone(), s, addr, opts.clone(), stopped.clone()));
+                conns.spawn(handle(
+                    engine.clone(),
+                    gate.clone(),
+                    s,
+                    addr,
+                    opts.clone(),
+                    stopped.clone(),
+                ));
             },
         }
         if stopped.load(Ordering::SeqCst) {
@@ -246,7 +280,117 @@ struct ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        self.engine.close_client(&mut self.client);
+        let (engine, client) = (&*self.engine, &mut self.client);
+        let mut env = engine.env();
+        match engine.try_lock_for(Duration::from_millis(1)) {
+            Some(mut store) => engine.close_client_locked(&mut store, client, &mut env),
+            // Held for long (a script): wait off the async worker threads.
+            None => tokio::task::block_in_place(|| {
+                let mut store = engine.lock();
+                engine.close_client_locked(&mut store, client, &mut env)
+            }),
+        }
+        env.wakes.run();
+    }
+}
+
+/// Wakes socket tasks that found the engine lock held for long (a script, a big KEYS, a
+/// snapshot capture) once it is free again, or once a script holding it turns busy (its clients
+/// are then answered without the lock), so that no runtime worker thread sleeps on the lock and
+/// other connections keep being read. One thread per server waits on the lock for all of them.
+pub struct LockGate {
+    engine: Arc<Engine>,
+    /// Bumped at each release: tasks wait for it to change.
+    generation: tokio::sync::watch::Sender<u64>,
+    wanted: Mutex<bool>,
+    cv: Condvar,
+    stopping: AtomicBool,
+}
+
+impl LockGate {
+    fn new(engine: Arc<Engine>) -> Arc<LockGate> {
+        Arc::new(LockGate {
+            engine,
+            generation: tokio::sync::watch::channel(0).0,
+            wanted: Mutex::new(false),
+            cv: Condvar::new(),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// A receiver that changes at the next release. Subscribe after a failed attempt and try
+    /// again once it changes: a release in between still changes it.
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        let rx = self.generation.subscribe();
+        *self.wanted.lock() = true;
+        self.cv.notify_one();
+        rx
+    }
+
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _g = self.wanted.lock();
+        self.cv.notify_one();
+    }
+
+    fn run(&self) {
+        loop {
+            {
+                let mut wanted = self.wanted.lock();
+                while !*wanted && !self.stopping.load(Ordering::SeqCst) {
+                    self.cv.wait(&mut wanted);
+                }
+                *wanted = false;
+            }
+            // A script that is busy already does not end the wait (its BUSY answers are given
+            // without the lock); one turning busy does.
+            let was_busy = self.engine.script_busy();
+            loop {
+                if self.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                if self.engine.try_lock_for(Duration::from_millis(5)).is_some()
+                    || (!was_busy && self.engine.script_busy())
+                {
+                    break;
+                }
+            }
+            self.generation.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+/// The engine lock as a socket task may take it.
+enum Locked<'a> {
+    Got(MutexGuardStore<'a>),
+    /// A script holding it is past its busy threshold.
+    Busy,
+    /// Held for longer than a task should wait on a worker thread: wait for the [`LockGate`].
+    Contended,
+}
+
+/// Takes the engine lock if it is free within a millisecond; `may_block` (off the async worker
+/// threads) waits for it, or for the script holding it to turn busy.
+fn lock_engine(engine: &Engine, may_block: bool) -> Locked<'_> {
+    if let Some(g) = engine.try_lock() {
+        return Locked::Got(g);
+    }
+    if may_block {
+        return match engine.lock_unless_busy() {
+            Some(g) => Locked::Got(g),
+            None => Locked::Busy,
+        };
+    }
+    if engine.script_busy() {
+        return Locked::Busy;
+    }
+    if let Some(g) = engine.try_lock_for(Duration::from_millis(1)) {
+        return Locked::Got(g);
+    }
+    if engine.script_busy() {
+        Locked::Busy
+    } else {
+        Locked::Contended
     }
 }
 
@@ -270,6 +414,8 @@ enum Ran {
     Blocked,
     /// Reply sent (or queued), then close: QUIT, protocol error, killed by its own command.
     Close,
+    /// The engine lock is held for long: try again when the [`LockGate`] says it is free.
+    Contended,
 }
 
 /// One socket client: input and output buffers and the parsed-but-not-run commands.
@@ -334,56 +480,73 @@ impl Conn {
 
     /// Runs queued commands under one engine lock, encoding each reply (after the pub/sub
     /// messages this client was sent before it, taken under the same lock so nothing published
-    /// later can jump ahead of the reply).
+    /// later can jump ahead of the reply). Batches that may run a script run off the async worker
+    /// threads; while a script is busy, commands are answered from its busy state.
     fn run_queued(&mut self) -> Ran {
         if self.queue.is_empty() {
             return Ran::Idle;
         }
+        let scripted = self
+            .queue
+            .iter()
+            .any(|i| matches!(i, Item::Cmd(a) if crate::engine::may_run_script(a)));
+        if scripted {
+            tokio::task::block_in_place(|| self.run_queued_now(true))
+        } else {
+            self.run_queued_now(false)
+        }
+    }
+
+    fn run_queued_now(&mut self, may_block: bool) -> Ran {
+        let engine = self.engine.clone();
+        let engine = &*engine;
+        let mut store = match lock_engine(engine, may_block) {
+            Locked::Got(g) => g,
+            Locked::Busy => return self.answer_busy(),
+            Locked::Contended => return Ran::Contended,
+        };
         let mut wakes = Wakes::default();
         let mut ran = Ran::Idle;
-        {
-            let engine = &*self.engine;
-            let client = &mut self.g.client;
-            let mut store = engine.lock();
-            while let Some(item) = self.queue.pop_front() {
-                let args = match item {
-                    Item::Cmd(a) => a,
-                    Item::Bad(e) => {
-                        encode(&Reply::Error(e), client.resp, &mut self.out);
-                        ran = Ran::Close;
-                        break;
-                    }
-                };
-                let quit = args
-                    .first()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
-                let mut env = Env::new(engine.clock().now_us());
-                env.wakes = std::mem::take(&mut wakes);
-                let r = engine.execute_locked(&mut store, client, args, &mut env);
-                wakes = std::mem::take(&mut env.wakes);
-                if let Some(sub) = client.pubsub.as_ref() {
-                    for p in sub.drain() {
-                        encode(&p.into_reply(), client.resp, &mut self.out);
-                    }
-                }
-                let Some(r) = r else {
-                    ran = Ran::Blocked;
-                    break;
-                };
-                encode(&r, client.resp, &mut self.out);
-                if quit || client.killed.load(Ordering::Acquire) {
+        let client = &mut self.g.client;
+        while let Some(item) = self.queue.pop_front() {
+            let args = match item {
+                Item::Cmd(a) => a,
+                Item::Bad(e) => {
+                    encode(&Reply::Error(e), client.resp, &mut self.out);
                     ran = Ran::Close;
                     break;
                 }
-                if self.out.len() - self.sent > OUT_HIGH_WATER {
-                    break;
+            };
+            let quit = args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
+            let mut env = Env::new(engine.clock().now_us());
+            env.wakes = std::mem::take(&mut wakes);
+            let r = engine.execute_locked(&mut store, client, args, &mut env);
+            wakes = std::mem::take(&mut env.wakes);
+            if let Some(sub) = client.pubsub.as_ref() {
+                for p in sub.drain() {
+                    encode(&p.into_reply(), client.resp, &mut self.out);
                 }
             }
-            self.out_limit = match store.pubsub.normal_hard_limit {
-                0 => self.cap_limit,
-                n => (n as usize).min(self.cap_limit),
+            let Some(r) = r else {
+                ran = Ran::Blocked;
+                break;
             };
+            encode(&r, client.resp, &mut self.out);
+            if quit || client.killed.load(Ordering::Acquire) {
+                ran = Ran::Close;
+                break;
+            }
+            if self.out.len() - self.sent > OUT_HIGH_WATER {
+                break;
+            }
         }
+        self.out_limit = match store.pubsub.normal_hard_limit {
+            0 => self.cap_limit,
+            n => (n as usize).min(self.cap_limit),
+        };
+        drop(store);
         wakes.run();
         if ran == Ran::Close {
             self.queue.clear();
@@ -391,21 +554,69 @@ impl Conn {
         ran
     }
 
-    /// Re-runs the blocked command if it was signalled or timed out; returns the deadline to
-    /// wait for while it is still blocked.
-    fn step_block(&mut self) -> Option<Option<tokio::time::Instant>> {
-        if let Some(b) = self.g.client.blocked.as_ref() {
-            b.waiter
-                .set_waker(Arc::new(NotifyWaker(self.notify.clone())));
+    /// Answers queued commands while a script is busy, without the lock: BUSY, SCRIPT KILL, ...
+    /// Stops at a command Redis runs even then (it waits for the lock).
+    fn answer_busy(&mut self) -> Ran {
+        while let Some(item) = self.queue.front() {
+            let r = match item {
+                Item::Cmd(args) => match self.engine.busy_reply(&mut self.g.client, args) {
+                    Some(r) => r,
+                    None => return Ran::Contended,
+                },
+                Item::Bad(e) => {
+                    encode(&Reply::Error(e.clone()), self.g.client.resp, &mut self.out);
+                    self.queue.clear();
+                    return Ran::Close;
+                }
+            };
+            self.queue.pop_front();
+            encode(&r, self.g.client.resp, &mut self.out);
+            if self.out.len() - self.sent > OUT_HIGH_WATER {
+                break;
+            }
         }
-        match self.engine.block_step(&mut self.g.client) {
+        Ran::Idle
+    }
+
+    /// Delivers the blocked command's reply if another client's write served it, or its timeout
+    /// reply once the deadline passed. Needs the lock only for a timeout.
+    fn step_block(&mut self) -> Blocked {
+        let step = match Engine::block_take(&mut self.g.client) {
+            Some(step) => step,
+            None => {
+                let Some(b) = self.g.client.blocked.as_ref() else {
+                    return Blocked::Done;
+                };
+                let now = self.engine.clock().now_ms();
+                match b.deadline_ms {
+                    Some(d) if now >= d => {}
+                    left => {
+                        return Blocked::Until(left.map(|d| {
+                            tokio::time::Instant::now()
+                                + Duration::from_millis((d - now).max(0) as u64 + 1)
+                        }))
+                    }
+                }
+                let engine = self.engine.clone();
+                let mut store = match lock_engine(&engine, false) {
+                    Locked::Got(g) => g,
+                    // The timeout reply needs the store: wait for the lock like any command.
+                    Locked::Busy | Locked::Contended => return Blocked::Contended,
+                };
+                let mut env = engine.env();
+                let step = engine.block_step_locked(&mut store, &mut self.g.client, &mut env);
+                drop(store);
+                env.wakes.run();
+                step
+            }
+        };
+        match step {
             BlockStep::Done(r) => {
                 encode(&r, self.g.client.resp, &mut self.out);
-                None
+                Blocked::Done
             }
-            BlockStep::Waiting(left) => Some(left.map(|ms| {
-                tokio::time::Instant::now() + Duration::from_millis(ms.max(0) as u64 + 1)
-            })),
+            BlockStep::Killed => Blocked::Killed,
+            BlockStep::Waiting(_) => Blocked::Contended,
         }
     }
 
@@ -445,6 +656,7 @@ impl Conn {
 
 async fn handle<S>(
     engine: Arc<Engine>,
+    gate: Arc<LockGate>,
     stream: S,
     addr: String,
     opts: Arc<ServeOptions>,
@@ -452,15 +664,15 @@ async fn handle<S>(
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    let killed = Arc::new(Notify::new());
+    let pushed = Arc::new(Notify::new());
+    // Registered without the store lock, so a connection opens even while a script runs.
+    let kill_waker: Arc<dyn Waker> = Arc::new(NotifyWaker(killed.clone()));
     let mut g = ClientGuard {
-        client: engine.open_client(),
+        client: engine.open_client_with(2, addr, Some(kill_waker)),
         engine: engine.clone(),
     };
     g.client.authenticated = opts.password.is_none();
-    engine.set_client_addr(&g.client, &addr);
-    let killed = Arc::new(Notify::new());
-    let pushed = Arc::new(Notify::new());
-    engine.set_kill_waker(&g.client, Arc::new(NotifyWaker(killed.clone())));
     let mut c = Conn {
         engine,
         g,
@@ -477,11 +689,27 @@ async fn handle<S>(
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut closing = false;
     let mut deadline: Option<tokio::time::Instant> = None;
-    loop {
+    // Set while waiting for the engine lock to be released (see `LockGate`).
+    let mut contended: Option<tokio::sync::watch::Receiver<u64>> = None;
+    // The blocked command may have completed (woken, or its deadline passed).
+    let mut check_block = false;
+    'conn: loop {
         // Run what the input holds, a few batches at a time so one busy client does not hold a
         // worker thread for long.
         let mut more = false;
-        if !closing && c.g.client.blocked.is_none() {
+        if !closing && contended.is_none() && check_block && c.g.client.blocked.is_some() {
+            check_block = false;
+            match c.step_block() {
+                Blocked::Done => {}
+                Blocked::Until(d) => deadline = d,
+                Blocked::Contended => {
+                    contended = Some(gate.subscribe());
+                    check_block = true;
+                }
+                Blocked::Killed => break 'conn,
+            }
+        }
+        if !closing && contended.is_none() && c.g.client.blocked.is_none() {
             let mut rounds = 0;
             loop {
                 c.parse_input();
@@ -494,10 +722,27 @@ async fn handle<S>(
                         closing = true;
                         break;
                     }
+                    Ran::Contended => {
+                        contended = Some(gate.subscribe());
+                        break;
+                    }
                     Ran::Blocked => {
-                        if let Some(d) = c.step_block() {
-                            deadline = d;
-                            break;
+                        if let Some(b) = c.g.client.blocked.as_ref() {
+                            // Installed before the first check, so a service in between wakes us.
+                            b.waiter.set_waker(Arc::new(NotifyWaker(c.notify.clone())));
+                        }
+                        match c.step_block() {
+                            Blocked::Done => {}
+                            Blocked::Until(d) => {
+                                deadline = d;
+                                break;
+                            }
+                            Blocked::Contended => {
+                                contended = Some(gate.subscribe());
+                                check_block = true;
+                                break;
+                            }
+                            Blocked::Killed => break 'conn,
                         }
                     }
                 }
@@ -538,8 +783,17 @@ async fn handle<S>(
         let writing = c.sent < c.out.len();
         let timed = blocked && deadline.is_some();
         let sleep_to = deadline.unwrap_or_else(tokio::time::Instant::now);
+        let waiting_gate = contended.is_some();
         let ev = {
             let (out, buf) = (&c.out[c.sent..], &mut c.buf);
+            let gate_open = async {
+                match contended.as_mut() {
+                    Some(rx) => {
+                        let _ = rx.changed().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = killed.notified(), if !closing => Ev::Gone,
@@ -547,14 +801,15 @@ async fn handle<S>(
                     Ok(0) | Err(_) => Ev::Gone,
                     Ok(n) => Ev::Wrote(n),
                 },
-                // EOF: a blocked command is cancelled when the guard closes the client, having
-                // consumed nothing.
+                // EOF: a blocked command is cancelled when the guard closes the client (a reply
+                // parked for it but not sent is handed back).
                 r = rd.read_buf(buf), if !closing => match r {
                     Ok(0) | Err(_) => Ev::Gone,
                     Ok(_) => Ev::Other,
                 },
                 _ = c.notify.notified(), if blocked => Ev::Retry,
                 _ = tokio::time::sleep_until(sleep_to), if timed => Ev::Retry,
+                _ = gate_open, if waiting_gate => Ev::Gate,
                 _ = pushed.notified(), if arm_push => Ev::Other,
                 _ = tokio::task::yield_now(), if more => Ev::Other,
             }
@@ -562,11 +817,24 @@ async fn handle<S>(
         match ev {
             Ev::Gone => break,
             Ev::Wrote(n) => c.sent += n,
-            Ev::Retry => deadline = c.step_block().flatten(),
+            Ev::Retry => check_block = true,
+            Ev::Gate => contended = None,
             Ev::Other => {}
         }
     }
     let _ = wr.shutdown().await;
+}
+
+/// Where a blocked command stands after [`Conn::step_block`].
+enum Blocked {
+    /// Its reply is in the output.
+    Done,
+    /// Still waiting, until the deadline if any.
+    Until(Option<tokio::time::Instant>),
+    /// Timed out, but the lock is held for long: try again when the gate opens.
+    Contended,
+    /// CLIENT KILL.
+    Killed,
 }
 
 /// What woke a connection.
@@ -574,5 +842,7 @@ enum Ev {
     Gone,
     Wrote(usize),
     Retry,
+    /// The engine lock was released (or a script turned busy).
+    Gate,
     Other,
 }
