@@ -7,13 +7,33 @@
 //! process each reports the sum.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 /// Counting wrapper around [`System`].
 pub struct Counting;
 
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+/// Bytes allocated, as flushed by the threads (see [`Local`]).
+static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Each thread counts into its own cell and adds to [`ALLOCATED`] once its balance passes this
+/// many bytes either way: no shared cache line bounces between threads allocating at once (the
+/// socket server's workers, the Python thread), at the price of up to this much unflushed per
+/// other thread in a reading.
+const BATCH: isize = 32 << 10;
+
+struct Local(Cell<isize>);
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        ALLOCATED.fetch_add(self.0.replace(0), Ordering::Relaxed);
+    }
+}
+
+thread_local! {
+    static LOCAL: Local = const { Local(Cell::new(0)) };
+}
 
 /// Below this size glibc serves requests from its heap, where a chunk is the request plus an
 /// 8-byte header rounded up to 16 (at least 32): the usable size follows without asking.
@@ -61,13 +81,30 @@ unsafe fn usable(_p: *mut u8, layout: Layout) -> usize {
 }
 
 #[inline]
+fn count(delta: isize) {
+    let local = LOCAL.try_with(|l| {
+        let v = l.0.get() + delta;
+        if (-BATCH..=BATCH).contains(&v) {
+            l.0.set(v);
+        } else {
+            l.0.set(0);
+            ALLOCATED.fetch_add(v, Ordering::Relaxed);
+        }
+    });
+    if local.is_err() {
+        // This thread's cell is gone (thread exit): count directly.
+        ALLOCATED.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+#[inline]
 fn add(n: usize) {
-    ALLOCATED.fetch_add(n, Ordering::Relaxed);
+    count(n as isize);
 }
 
 #[inline]
 fn sub(n: usize) {
-    ALLOCATED.fetch_sub(n, Ordering::Relaxed);
+    count(-(n as isize));
 }
 
 unsafe impl GlobalAlloc for Counting {
@@ -110,9 +147,11 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// Bytes currently allocated by this library.
+/// Bytes currently allocated by this library: exact for the calling thread's own allocations,
+/// within a few tens of KiB per other thread.
 pub fn allocated() -> usize {
-    ALLOCATED.load(Ordering::Relaxed)
+    let own = LOCAL.try_with(|l| l.0.get()).unwrap_or(0);
+    (ALLOCATED.load(Ordering::Relaxed) + own).max(0) as usize
 }
 
 /// Records the current count as the peak if it is the highest yet (the dispatcher calls this once

@@ -246,7 +246,10 @@ pub fn touch_key(store: &mut Store, db: usize, key: &[u8], env: &mut Env) {
 fn mark_changed(store: &mut Store, db: usize, key: &[u8]) {
     store.dirty += 1;
     if !store.watched.is_empty() {
-        if let Some(ws) = store.watched.get(&(db, key.to_vec())) {
+        if let Some(ws) = store
+            .watched
+            .get(&crate::engine::blocking::SlotRef(db, key))
+        {
             for (_, flag) in ws {
                 flag.store(true, Ordering::Release);
             }

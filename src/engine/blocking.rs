@@ -138,7 +138,7 @@ impl Waker for Waiter {
 /// A borrowed (db, key) that finds the owned `(usize, Vec<u8>)` slots: it hashes the same way
 /// (a tuple of an integer and a byte slice).
 #[derive(Hash)]
-struct SlotRef<'a>(usize, &'a [u8]);
+pub(crate) struct SlotRef<'a>(pub usize, pub &'a [u8]);
 
 impl hashbrown::Equivalent<(usize, Vec<u8>)> for SlotRef<'_> {
     fn equivalent(&self, k: &(usize, Vec<u8>)) -> bool {

@@ -58,11 +58,7 @@ impl Stats {
 
     /// The counters of `name`, created on first use.
     pub fn command(&mut self, name: &str) -> &mut CommandStat {
-        if !self.per_command.contains_key(name) {
-            self.per_command
-                .insert(name.to_string(), CommandStat::default());
-        }
-        self.per_command.get_mut(name).expect("just inserted")
+        self.per_command.entry_ref(name).or_default()
     }
 }
 

@@ -256,8 +256,14 @@ impl OsTree {
                 return None;
             }
             let right = self.new_leaf();
-            let half = CAP / 2;
-            let (moved_s, moved_m) = self.drain_leaf(node, half..CAP);
+            // Appending at an end (ascending or descending scores, the common case for
+            // timestamps) leaves the old leaf full instead of two half-empty ones.
+            let cut = match pos {
+                CAP => CAP,
+                0 => 0,
+                _ => CAP / 2,
+            };
+            let (moved_s, moved_m) = self.drain_leaf(node, cut..CAP);
             let old_next = self.leaves[node as usize].next;
             {
                 let r = &mut self.leaves[right as usize];
@@ -270,8 +276,11 @@ impl OsTree {
             if old_next != NIL {
                 self.leaves[old_next as usize].prev = right;
             }
-            let target = if pos <= half { node } else { right };
-            let at = if pos <= half { pos } else { pos - half };
+            let (target, at) = if pos < cut || (pos == cut && cut < CAP) {
+                (node, pos)
+            } else {
+                (right, pos - cut)
+            };
             let t = &mut self.leaves[target as usize];
             t.scores.insert(at, score);
             t.members.insert(at, member);
@@ -294,14 +303,14 @@ impl OsTree {
             return None;
         }
         let right = self.new_inner();
-        let half = CAP / 2;
+        let cut = if at == CAP { CAP } else { CAP / 2 };
         let moved = {
             let n = &mut self.inners[node as usize];
             (
-                n.children.drain(half..).collect::<Vec<_>>(),
-                n.counts.drain(half..).collect::<Vec<_>>(),
-                n.sep_scores.drain(half..).collect::<Vec<_>>(),
-                n.sep_members.drain(half..).collect::<Vec<_>>(),
+                n.children.drain(cut..).collect::<Vec<_>>(),
+                n.counts.drain(cut..).collect::<Vec<_>>(),
+                n.sep_scores.drain(cut..).collect::<Vec<_>>(),
+                n.sep_members.drain(cut..).collect::<Vec<_>>(),
             )
         };
         {
@@ -311,10 +320,10 @@ impl OsTree {
             r.sep_scores.extend(moved.2);
             r.sep_members.extend(moved.3);
         }
-        let (target, at) = if at <= half {
+        let (target, at) = if at < cut || (at == cut && cut < CAP) {
             (node, at)
         } else {
-            (right, at - half)
+            (right, at - cut)
         };
         self.inners[target as usize].insert_child(at, s.node, s.count, s.score, s.member);
         let r = &self.inners[right as usize];
@@ -908,7 +917,20 @@ mod tests {
             t.insert(i as f64, m(&format!("{i:08}")));
         }
         assert!(t.height() <= 4, "height {}", t.height());
+        // Ascending inserts leave full leaves behind them.
+        let used = t.leaves.len() - t.free_leaves.len();
+        assert!(used <= 100_000 / (CAP - 1) + 2, "{used} leaves");
         t.check();
+        let mut d = OsTree::default();
+        for i in (0..10_000).rev() {
+            d.insert(i as f64, m(&format!("{i:08}")));
+        }
+        assert!(
+            d.leaves.len() <= 10_000 / (CAP - 1) + 2,
+            "{} leaves",
+            d.leaves.len()
+        );
+        d.check();
         for i in (0..100_000).rev() {
             assert!(t.remove(i as f64, format!("{i:08}").as_bytes()));
         }
