@@ -188,17 +188,27 @@ def pool_connection(pool):
 
 
 def unix_client(path: str, **kw) -> redis.Redis:
-    """A stock redis-py client on a unix socket. redis-py 7.x's RESP3 handshake tries maintenance
-    notifications, which need a host; they are turned off where the client knows them."""
-    return redis.Redis(unix_socket_path=path, **_unix_kw(kw))
+    """A stock redis-py client on a unix socket.
 
-
-def _unix_kw(kw: dict) -> dict:
+    redis-py 7.x's RESP3 handshake asks for maintenance notifications, which need a host, and its
+    ``Redis(unix_socket_path=...)`` gives no way to turn them off: there the pool is built here
+    with them off."""
     try:
         from redis.maint_notifications import MaintNotificationsConfig
     except ImportError:
-        return kw
-    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False), **kw}
+        MaintNotificationsConfig = None
+    if MaintNotificationsConfig is None or redis.__version__.split(".")[0] != "7":
+        return redis.Redis(unix_socket_path=path, **kw)
+    single = kw.pop("single_connection_client", False)
+    pool = redis.ConnectionPool(
+        connection_class=redis.UnixDomainSocketConnection,
+        path=path,
+        maint_notifications_config=MaintNotificationsConfig(enabled=False),
+        **kw,
+    )
+    client = redis.Redis(connection_pool=pool, single_connection_client=single)
+    client.auto_close_connection_pool = True
+    return client
 
 
 def engine_client(e, **kw) -> redis.Redis:

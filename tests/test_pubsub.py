@@ -17,7 +17,6 @@ import pytest
 import redis
 import redis.asyncio
 from burner_redis import BurnerConnectionPool, BurnerSyncConnectionPool, Engine
-from burner_redis._compat import REDIS_PY_VERSION
 from conftest import PROTOCOL_MODES, burner_client, pool_connection, real_client, unix_client
 
 
@@ -679,8 +678,6 @@ def test_socket_server_subscriber_gets_inprocess_messages(tmp_path, protocol):
     e = Engine()
     if not hasattr(e, "serve"):
         pytest.skip("socket server not in this build")
-    if protocol == 3 and (7, 0) <= REDIS_PY_VERSION < (8, 0):
-        pytest.skip("redis-py 7.x's RESP3 PubSub asks a unix-socket connection for maintenance notifications")
     srv = e.serve(unix_socket=str(tmp_path / "ps.sock"))
     try:
         stock = unix_client(srv.unix_socket, protocol=protocol)

@@ -16,6 +16,7 @@ import time
 import pytest
 import redis
 from burner_redis import BurnerSyncConnectionPool, Engine
+from conftest import unix_client
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def raw(path: str, data: bytes, read_until_close: bool = True, timeout: float = 
 def test_socket_and_inprocess_share_keyspace(served, protocol):
     e, srv = served
     local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=protocol))
-    over_unix = redis.Redis(unix_socket_path=srv.unix_socket, protocol=protocol)
+    over_unix = unix_client(srv.unix_socket, protocol=protocol)
     over_tcp = redis.Redis(host="127.0.0.1", port=srv.port, protocol=protocol)
     local.set("k", "1")
     assert over_unix.get("k") == b"1"
@@ -90,14 +91,14 @@ def test_requirepass(tmp_path):
     e = Engine()
     srv = e.serve(unix_socket=str(tmp_path / "p.sock"), password="s3cret")
     try:
-        anon = redis.Redis(unix_socket_path=srv.unix_socket)
+        anon = unix_client(srv.unix_socket)
         with pytest.raises(redis.exceptions.AuthenticationError):
             anon.get("x")
         with pytest.raises(redis.exceptions.AuthenticationError):
-            redis.Redis(unix_socket_path=srv.unix_socket, password="wrong").get("x")
-        ok = redis.Redis(unix_socket_path=srv.unix_socket, password="s3cret")
+            unix_client(srv.unix_socket, password="wrong").get("x")
+        ok = unix_client(srv.unix_socket, password="s3cret")
         assert ok.set("x", "1") is True
-        ok3 = redis.Redis(unix_socket_path=srv.unix_socket, password="s3cret", protocol=3)
+        ok3 = unix_client(srv.unix_socket, password="s3cret", protocol=3)
         assert ok3.get("x") == b"1"
         # In-process clients are trusted and need no password.
         assert redis.Redis(connection_pool=BurnerSyncConnectionPool(e)).get("x") == b"1"
@@ -121,7 +122,7 @@ def test_protocol_errors_close_only_that_connection(served):
     assert out.startswith(b"-ERR Protocol error: expected '$'")
     # Inline commands work, as redis-cli and telnet send them.
     assert raw(srv.unix_socket, b"PING\r\n", read_until_close=False) == b"+PONG\r\n"
-    assert redis.Redis(unix_socket_path=srv.unix_socket).ping() is True
+    assert unix_client(srv.unix_socket).ping() is True
 
 
 def test_quit_and_pipelined_input(served):
@@ -135,7 +136,7 @@ def test_client_kill_closes_socket_client(served):
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    victim = redis.Redis(unix_socket_path=srv.unix_socket, single_connection_client=True, retry=Retry(NoBackoff(), 0))
+    victim = unix_client(srv.unix_socket, single_connection_client=True, retry=Retry(NoBackoff(), 0))
     vid = victim.client_id()
     admin = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
     assert admin.client_kill_filter(_id=vid) == 1
@@ -171,7 +172,7 @@ def test_fuzz_random_and_truncated_resp(served):
         s.close()
         n += 1
     assert n > 20
-    c = redis.Redis(unix_socket_path=srv.unix_socket)
+    c = unix_client(srv.unix_socket)
     assert c.ping() is True
     assert c.set("after", "fuzz") is True
 
@@ -184,7 +185,7 @@ def test_cli_serve_runs_until_sigterm(tmp_path):
     try:
         line = p.stdout.readline()
         assert "serving on unix://" in line
-        c = redis.Redis(unix_socket_path=sock)
+        c = unix_client(sock)
         assert c.set("k", "v") is True
         p.terminate()
         assert p.wait(10) == 0
@@ -228,7 +229,7 @@ def _in_thread(fn):
 def test_socket_blpop_woken_by_inprocess_push_and_back(served, protocol):
     e, srv = served
     local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, protocol=protocol))
-    remote = redis.Redis(unix_socket_path=srv.unix_socket, protocol=protocol)
+    remote = unix_client(srv.unix_socket, protocol=protocol)
     t, box = _in_thread(lambda: remote.blpop(["q"], 10))
     assert _until(lambda: _blocked_count(local) == 1)
     assert local.rpush("q", "from-local") == 1
@@ -247,7 +248,7 @@ def test_socket_blpop_woken_by_inprocess_push_and_back(served, protocol):
 def test_socket_xreadgroup_block_woken_both_ways(served):
     e, srv = served
     local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e, decode_responses=True))
-    remote = redis.Redis(unix_socket_path=srv.unix_socket, decode_responses=True)
+    remote = unix_client(srv.unix_socket, decode_responses=True)
     local.xgroup_create("s", "g", id="$", mkstream=True)
     t, box = _in_thread(lambda: remote.xreadgroup("g", "c1", {"s": ">"}, count=1, block=10000))
     assert _until(lambda: _blocked_count(local) == 1)
@@ -283,7 +284,7 @@ def test_socket_disconnect_mid_block_consumes_nothing(served):
     # Next in line gets the element when the first waiter went away.
     first = _raw_blocked(srv.unix_socket, b"*3\r\n$5\r\nBLPOP\r\n$1\r\nw\r\n$1\r\n0\r\n")
     assert _until(lambda: _blocked_count(local) == 1)
-    remote = redis.Redis(unix_socket_path=srv.unix_socket)
+    remote = unix_client(srv.unix_socket)
     t, box = _in_thread(lambda: remote.blpop(["w"], 10))
     assert _until(lambda: _blocked_count(local) == 2)
     first.close()
@@ -339,7 +340,7 @@ def test_subscriber_that_never_reads_is_cut_at_the_pubsub_limit(served):
     assert _closed_by_server(s)
     assert _until(lambda: len(local.client_list()) == 1)
     # Everyone else is still served.
-    assert redis.Redis(unix_socket_path=srv.unix_socket).ping() is True
+    assert unix_client(srv.unix_socket).ping() is True
 
 
 def test_client_not_reading_a_huge_reply_is_cut_at_the_normal_limit(served):
@@ -361,14 +362,14 @@ def test_client_not_reading_a_huge_reply_is_cut_at_the_normal_limit(served):
     s.sendall(b"*4\r\n$6\r\nLRANGE\r\n$1\r\nl\r\n$1\r\n0\r\n$2\r\n-1\r\n")
     assert _until(lambda: len(local.client_list()) == 1)
     s.close()
-    assert redis.Redis(unix_socket_path=srv.unix_socket).get("big") == b"v" * 1_000_000
+    assert unix_client(srv.unix_socket).get("big") == b"v" * 1_000_000
 
 
 def test_long_pipeline_without_reading_does_not_deadlock(served):
     # redis-py writes a whole pipeline before reading: the server must keep reading input while
     # its replies wait to be written (no output limit for normal clients by default).
     _e, srv = served
-    c = redis.Redis(unix_socket_path=srv.unix_socket)
+    c = unix_client(srv.unix_socket)
     c.set("v", b"z" * 1000)
     with c.pipeline(transaction=False) as p:
         for _ in range(20000):
@@ -423,7 +424,7 @@ def test_fuzz_keeps_memory_flat_and_other_clients_served(served):
     served_ok = []
 
     def bystander():
-        c = redis.Redis(unix_socket_path=srv.unix_socket, socket_timeout=5)
+        c = unix_client(srv.unix_socket, socket_timeout=5)
         i = 0
         while not stop.is_set():
             c.set(f"by{i % 10}", i)
@@ -470,17 +471,17 @@ def test_socket_clients_get_busy_and_script_kill_works_over_the_socket(served, s
     e, srv = served
     local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
     local.config_set("busy-reply-threshold", "100")
-    runner = local if script_from == "in-process" else redis.Redis(unix_socket_path=srv.unix_socket)
+    runner = local if script_from == "in-process" else unix_client(srv.unix_socket)
     t, box = _start_long_script(runner)
     try:
-        probe = redis.Redis(unix_socket_path=srv.unix_socket)
+        probe = unix_client(srv.unix_socket)
         assert _until(lambda: _busy_error(probe) == BUSY_TEXT)
         # More clients than the server has worker threads, each on its own new connection, all
         # answered at once: none of them waits on the lock the script holds.
         answers = []
 
         def ask(i):
-            c = redis.Redis(unix_socket_path=srv.unix_socket) if i % 2 else redis.Redis(host="127.0.0.1", port=srv.port)
+            c = unix_client(srv.unix_socket) if i % 2 else redis.Redis(host="127.0.0.1", port=srv.port)
             try:
                 answers.append(_busy_error(c))
             finally:
@@ -521,10 +522,10 @@ def test_socket_commands_redis_runs_while_busy_wait_for_the_script(served):
     local = redis.Redis(connection_pool=BurnerSyncConnectionPool(e))
     local.config_set("busy-reply-threshold", "100")
     t, _box = _start_long_script(local)
-    probe = redis.Redis(unix_socket_path=srv.unix_socket)
+    probe = unix_client(srv.unix_socket)
     try:
         assert _until(lambda: _busy_error(probe) == BUSY_TEXT)
-        c = redis.Redis(unix_socket_path=srv.unix_socket)
+        c = unix_client(srv.unix_socket)
         tx, txbox = _in_thread(lambda: c.pipeline(transaction=True).set("k", "v").get("k").execute())
         time.sleep(0.2)
         assert tx.is_alive()
@@ -547,7 +548,7 @@ def test_slow_script_below_the_threshold_delays_but_does_not_stall_socket_client
     answers = []
 
     def ask(i):
-        c = redis.Redis(unix_socket_path=srv.unix_socket)
+        c = unix_client(srv.unix_socket)
         answers.append(c.incr("n"))
         c.close()
 
