@@ -84,3 +84,31 @@ def test_importing_the_package_imports_no_prefect():
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+PLUGIN_ENGINE = """
+import sys, types
+import burner_redis.prefect as plugin
+plugin._settings = lambda: types.SimpleNamespace(persistence_path=sys.argv[1], appendfsync="always", unix_socket=None)
+e = plugin.engine()
+assert plugin.engine() is e
+c = plugin.client()
+import asyncio
+async def main():
+    if sys.argv[2] == "write":
+        await c.set("flow", "ran")
+        await c.rpush("queue", "a", "b")
+    else:
+        print(await c.get("flow"), await c.lrange("queue", 0, -1))
+asyncio.run(main())
+"""
+
+
+def test_plugin_engine_with_a_persistence_path_keeps_data_across_processes(tmp_path):
+    # The settings reader needs Prefect; the engine, client and save at exit do not.
+    path = str(tmp_path / "prefect.dat")
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    for mode in ("write", "read"):
+        done = subprocess.run([sys.executable, "-c", PLUGIN_ENGINE, path, mode], capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ran ['a', 'b']"

@@ -56,6 +56,11 @@ class _ParserShim:
     def set_invalidation_push_handler(self, func):
         self.invalidation_push_handler_func = func
 
+    def handle_pubsub_push_response(self, response):
+        # redis-py 8.2's PubSub reset puts this back as the handler once its own is removed:
+        # a push with no user handler is returned to the reader as it is.
+        return response
+
     def set_maint_push_handler(self, func):
         pass
 

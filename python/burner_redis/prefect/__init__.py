@@ -89,13 +89,12 @@ def engine() -> Any:
         return _engine
     with _lock:
         if _engine is None:
-            from .. import persistence
             from .._engine import Engine
 
             s = _settings()
             if s.persistence_path:
+                # The engine registers itself for the final save at exit (burner_redis.persistence).
                 e = Engine(persistence_path=s.persistence_path, appendfsync=s.appendfsync)
-                persistence.track(e)  # final save at exit
             else:
                 e = Engine()
             if s.unix_socket:
