@@ -46,6 +46,10 @@ class _ParserShim:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.pubsub_push_handler_func = None
         self.invalidation_push_handler_func = None
+        # Maintenance-notification handlers (redis-py 7.x/8.x): an engine never sends those pushes.
+        self.node_moving_push_handler_func = None
+        self.maintenance_push_handler_func = None
+        self.oss_cluster_maint_push_handler_func = None
 
     def set_push_handler(self, func):  # redis-py 5.0.x name
         self.pubsub_push_handler_func = func
@@ -63,6 +67,15 @@ class _ParserShim:
 
     def set_maint_push_handler(self, func):
         pass
+
+    def set_node_moving_push_handler(self, func):
+        self.node_moving_push_handler_func = func
+
+    def set_maintenance_push_handler(self, func):
+        self.maintenance_push_handler_func = func
+
+    def set_oss_cluster_maint_push_handler(self, func):
+        self.oss_cluster_maint_push_handler_func = func
 
     def on_connect(self, connection):
         pass
