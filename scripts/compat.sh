@@ -4,7 +4,7 @@
 # place (scripts/test.sh or `make dev`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSIONS=${COMPAT_VERSIONS:-"5.0.8 6.4.0 7.4.1"}
+VERSIONS=${COMPAT_VERSIONS:-"5.0.8 6.4.0 7.4.1 8.1.0"}
 root=${COMPAT_DIR:-/tmp/burner-compat}
 status=0
 for v in $VERSIONS; do
