@@ -21,6 +21,13 @@ impl Args {
         }
     }
 
+    /// Wraps a whole command, skipping its name without moving the other arguments.
+    pub fn after_name(name: &'static str, args: Vec<Vec<u8>>) -> Args {
+        let mut items = args.into_iter();
+        items.next();
+        Args { items, name }
+    }
+
     /// Arguments not consumed yet.
     pub fn remaining(&self) -> usize {
         self.items.len()

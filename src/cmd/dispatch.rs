@@ -17,13 +17,13 @@ use crate::error::CmdResult;
 pub fn dispatch(
     store: &mut Store,
     client: &mut Client,
-    mut args: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
     env: &mut Env,
 ) -> Option<Reply> {
     if args.is_empty() {
         return Some(Reply::Error("ERR empty command".into()));
     }
-    let Some(spec) = table().get(&args[0]) else {
+    let Some((spec, spec_idx)) = table().get_indexed(&args[0]) else {
         let e = unknown_command(&args);
         flag_multi_error(client);
         return Some(rejected(store, None, e.text()));
@@ -86,10 +86,10 @@ pub fn dispatch(
         .then(|| store.oplog.begin(client.db, &args, store.dirty));
     // Redis logs neither EXEC (its commands are logged one by one) nor what scripts run.
     let slow = (store.slowlog.slower_than_us >= 0 && !env.in_script && spec.name != "exec")
-        .then(|| ArgSnapshot::take(&args));
+        .then(|| ArgSnapshot::take(&args, std::mem::take(&mut store.slowlog.scratch)));
     let stat_name = stat_name(spec, &args);
-    args.remove(0);
-    let started = Instant::now();
+    // A front door running a batch hands over the instant the previous command ended.
+    let started = env.started.take().unwrap_or_else(Instant::now);
     let mut ctx = Ctx {
         store,
         client,
@@ -97,11 +97,23 @@ pub fn dispatch(
         spec,
         block: None,
     };
-    let result = (spec.handler)(&mut ctx, Args::new(spec.name, args));
+    let result = (spec.handler)(&mut ctx, Args::after_name(spec.name, args));
     let block = ctx.block.take();
-    let usec = started.elapsed().as_micros() as u64;
+    let ended = Instant::now();
+    let usec = ended.duration_since(started).as_micros() as u64;
+    env.took_us = usec;
+    env.ended = Some(ended);
     if block.is_none() || (!env.block_retry && (env.in_exec || env.in_script)) {
-        account(store, client, env, spec, stat_name, &result, usec, slow);
+        account(
+            store,
+            client,
+            env,
+            (spec, spec_idx),
+            stat_name,
+            &result,
+            usec,
+            slow,
+        );
     }
     if let Some(begun) = log {
         store.oplog.finish(begun, store.dirty, &result);
@@ -156,7 +168,7 @@ fn account(
     store: &mut Store,
     client: &Client,
     env: &Env,
-    spec: &CommandSpec,
+    (spec, spec_idx): (&CommandSpec, usize),
     stat_name: Cow<'static, str>,
     result: &CmdResult,
     usec: u64,
@@ -169,7 +181,7 @@ fn account(
             store.stats.count_error(&text);
             // An unknown subcommand is no call of a subcommand: count it as the parent's failure.
             if text.starts_with("ERR unknown subcommand") {
-                store.stats.command(spec.name).failed += 1;
+                store.stats.command_at(spec_idx).failed += 1;
                 return;
             }
             true
@@ -180,28 +192,35 @@ fn account(
         }
         Ok(_) => false,
     };
-    let st = store.stats.command(&stat_name);
+    let st = match &stat_name {
+        Cow::Borrowed(_) => store.stats.command_at(spec_idx),
+        Cow::Owned(sub) => store.stats.command(sub),
+    };
     st.calls += 1;
     st.usec += usec;
     if failed {
         st.failed += 1;
     }
-    if let Some(snap) = slow.filter(|_| store.slowlog.wants(usec)) {
-        let (addr, name) = match store.clients.get(&client.id) {
-            Some(i) => (i.addr.clone(), i.name.clone().unwrap_or_default()),
-            None => (String::new(), Vec::new()),
-        };
-        let mut args = snap.to_args();
-        redact(spec, &mut args);
-        store.slowlog.push(SlowEntry {
-            id: 0,
-            time_s: env.now_ms / 1000,
-            duration_us: usec,
-            args,
-            addr,
-            name,
-        });
+    let Some(snap) = slow else { return };
+    if !store.slowlog.wants(usec) {
+        store.slowlog.scratch = snap.recycle();
+        return;
     }
+    let (addr, name) = match store.clients.get(&client.id) {
+        Some(i) => (i.addr.clone(), i.name.clone().unwrap_or_default()),
+        None => (String::new(), Vec::new()),
+    };
+    let mut args = snap.to_args();
+    store.slowlog.scratch = snap.recycle();
+    redact(spec, &mut args);
+    store.slowlog.push(SlowEntry {
+        id: 0,
+        time_s: env.now_ms / 1000,
+        duration_us: usec,
+        args,
+        addr,
+        name,
+    });
 }
 
 /// Hides passwords from the slow log, as Redis does.

@@ -113,14 +113,20 @@ pub fn is_container(name: &str) -> bool {
 
 /// The joined command table.
 pub struct Table {
-    by_name: HashMap<&'static str, &'static CommandSpec>,
-    /// Every command, for COMMAND / COMMAND COUNT.
+    /// Each command and its position in `all`.
+    by_name: HashMap<&'static str, (&'static CommandSpec, usize)>,
+    /// Every command by name, for COMMAND / COMMAND COUNT (and per-command counters).
     pub all: Vec<&'static CommandSpec>,
 }
 
 impl Table {
     /// Looks a command up by name, any case.
     pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        self.get_indexed(name).map(|(spec, _)| spec)
+    }
+
+    /// Looks a command up by name, any case, with its position in [`Table::all`].
+    pub fn get_indexed(&self, name: &[u8]) -> Option<(&'static CommandSpec, usize)> {
         if name.len() > 32 {
             return None;
         }
@@ -131,22 +137,27 @@ impl Table {
         let s = std::str::from_utf8(lower).ok()?;
         self.by_name.get(s).copied()
     }
+
+    /// The position in [`Table::all`] of the command named exactly `name` (lower case).
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).map(|&(_, i)| i)
+    }
 }
 
 /// The command table (built on first use).
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut by_name = HashMap::new();
-        let mut all = Vec::new();
-        for group in crate::commands::ALL_GROUPS {
-            for spec in group.iter() {
-                let prev = by_name.insert(spec.name, spec);
-                assert!(prev.is_none(), "command {} defined twice", spec.name);
-                all.push(spec);
-            }
-        }
+        let mut all: Vec<&'static CommandSpec> = crate::commands::ALL_GROUPS
+            .iter()
+            .flat_map(|group| group.iter())
+            .collect();
         all.sort_by_key(|s| s.name);
+        let mut by_name = HashMap::new();
+        for (i, &spec) in all.iter().enumerate() {
+            let prev = by_name.insert(spec.name, (spec, i));
+            assert!(prev.is_none(), "command {} defined twice", spec.name);
+        }
         Table { by_name, all }
     })
 }

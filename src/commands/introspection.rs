@@ -519,8 +519,8 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
             ])
         }
         "commandstats" => {
-            let mut names: Vec<(&String, &crate::engine::stats::CommandStat)> =
-                store.stats.per_command.iter().collect();
+            let mut names: Vec<(&str, &crate::engine::stats::CommandStat)> =
+                store.stats.commands().collect();
             names.sort_by(|a, b| a.0.cmp(b.0));
             names
                 .into_iter()
@@ -571,7 +571,7 @@ fn section_fields(store: &Store, section: &str, now_ms: i64, now_us: i64) -> Fie
 }
 
 fn total_usec(store: &Store) -> u64 {
-    store.stats.per_command.values().map(|c| c.usec).sum()
+    store.stats.commands().map(|(_, c)| c.usec).sum()
 }
 
 /// Average remaining TTL in ms over (up to 1000 of) the keys with one.

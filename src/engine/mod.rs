@@ -191,6 +191,14 @@ pub struct Env {
     /// Memory was over `maxmemory` (and could not be freed) when the top-level command started:
     /// a script may then not start writing with a command that grows memory.
     pub oom: bool,
+    /// How long the last command dispatched with this environment ran (µs), so a front door
+    /// running a batch can advance its clock without reading it again.
+    pub took_us: u64,
+    /// When the command dispatched next started (the previous one's end, from a front door
+    /// running a batch); read from the clock when None.
+    pub started: Option<std::time::Instant>,
+    /// When the last command dispatched with this environment ended.
+    pub ended: Option<std::time::Instant>,
 }
 
 impl Env {
@@ -207,6 +215,9 @@ impl Env {
             retrying: None,
             script_logs: Vec::new(),
             oom: false,
+            took_us: 0,
+            started: None,
+            ended: None,
         }
     }
 }
@@ -498,6 +509,11 @@ impl Engine {
             }
         }
         let mut r = dispatch::dispatch(store, client, args, env);
+        // What follows the command is cheap unless it serves blocked clients or waits for an
+        // fsync: then the next command's time is read afresh rather than chained to this end.
+        if store.blocking.has_ready() || crate::persistence::fsyncs_each_write(store) {
+            env.ended = None;
+        }
         // Clients blocked on keys this command made ready are served now, before anybody else's
         // command (and logged in the same batch).
         blocking::serve_ready(store, env);

@@ -33,8 +33,10 @@ pub struct Stats {
     pub keyspace_hits: u64,
     /// Failed key lookups.
     pub keyspace_misses: u64,
-    /// Per command name (`parent|sub` for container commands, as Redis names them).
-    pub per_command: HashMap<String, CommandStat>,
+    /// Per command, by position in the command table (grown on first use).
+    per_spec: Vec<CommandStat>,
+    /// Per `parent|sub` name of a container command's subcommand (as Redis names them).
+    per_subcommand: HashMap<String, CommandStat>,
     /// Error replies by their prefix (`ERR`, `WRONGTYPE`...), INFO errorstats.
     pub errors: HashMap<String, u64>,
     /// Every error reply.
@@ -56,9 +58,31 @@ impl Stats {
         }
     }
 
-    /// The counters of `name`, created on first use.
+    /// The counters of `name` (a command or `parent|sub`), created on first use.
     pub fn command(&mut self, name: &str) -> &mut CommandStat {
-        self.per_command.entry_ref(name).or_default()
+        match crate::cmd::table().index_of(name) {
+            Some(i) => self.command_at(i),
+            None => self.per_subcommand.entry_ref(name).or_default(),
+        }
+    }
+
+    /// The counters of the command at position `i` of the command table.
+    pub fn command_at(&mut self, i: usize) -> &mut CommandStat {
+        if i >= self.per_spec.len() {
+            self.per_spec
+                .resize_with(crate::cmd::table().all.len().max(i + 1), Default::default);
+        }
+        &mut self.per_spec[i]
+    }
+
+    /// Every command's and subcommand's counters, in no order.
+    pub fn commands(&self) -> impl Iterator<Item = (&str, &CommandStat)> {
+        let table = &crate::cmd::table().all;
+        table
+            .iter()
+            .zip(&self.per_spec)
+            .map(|(spec, c)| (spec.name, c))
+            .chain(self.per_subcommand.iter().map(|(n, c)| (n.as_str(), c)))
     }
 }
 
@@ -94,6 +118,9 @@ pub struct SlowLog {
     pub slower_than_us: i64,
     /// `slowlog-max-len`.
     pub max_len: usize,
+    /// The buffers [`ArgSnapshot`]s copy into, handed back after each command so that taking a
+    /// snapshot allocates nothing once they have grown (at most 4 KB and 32 entries).
+    pub scratch: SnapshotBufs,
 }
 
 impl Default for SlowLog {
@@ -103,6 +130,7 @@ impl Default for SlowLog {
             next_id: 0,
             slower_than_us: 10_000,
             max_len: 128,
+            scratch: SnapshotBufs::default(),
         }
     }
 }
@@ -129,7 +157,7 @@ impl SlowLog {
 
 /// A command's arguments as the slow log would keep them, copied into one buffer before the
 /// handler consumes them (the handler owns the arguments; most commands are never logged, so the
-/// copy is kept cheap: two allocations, at most 4 KB).
+/// copy is kept cheap: into [`SlowLog::scratch`], given back by [`ArgSnapshot::recycle`]).
 pub struct ArgSnapshot {
     bytes: Vec<u8>,
     /// (end offset in `bytes`, original length) per kept argument.
@@ -137,16 +165,30 @@ pub struct ArgSnapshot {
     total: usize,
 }
 
+/// The buffers an [`ArgSnapshot`] copies into, kept between commands (see [`SlowLog::scratch`]).
+#[derive(Default)]
+pub struct SnapshotBufs {
+    bytes: Vec<u8>,
+    parts: Vec<(usize, usize)>,
+}
+
 impl ArgSnapshot {
     /// Copies the first [`SLOWLOG_MAX_ARGS`] arguments, each cut at [`SLOWLOG_MAX_ARG_BYTES`].
-    pub fn take(args: &[Vec<u8>]) -> ArgSnapshot {
+    /// `bufs` are the buffers to copy into (their contents are dropped).
+    pub fn take(args: &[Vec<u8>], bufs: SnapshotBufs) -> ArgSnapshot {
+        let SnapshotBufs {
+            mut bytes,
+            mut parts,
+        } = bufs;
         let keep = args.len().min(SLOWLOG_MAX_ARGS);
         let size = args[..keep]
             .iter()
             .map(|a| a.len().min(SLOWLOG_MAX_ARG_BYTES))
             .sum();
-        let mut bytes = Vec::with_capacity(size);
-        let mut parts = Vec::with_capacity(keep);
+        bytes.clear();
+        bytes.reserve(size);
+        parts.clear();
+        parts.reserve(keep);
         for a in &args[..keep] {
             bytes.extend_from_slice(&a[..a.len().min(SLOWLOG_MAX_ARG_BYTES)]);
             parts.push((bytes.len(), a.len()));
@@ -155,6 +197,14 @@ impl ArgSnapshot {
             bytes,
             parts,
             total: args.len(),
+        }
+    }
+
+    /// The copy's buffers, for the next snapshot.
+    pub fn recycle(self) -> SnapshotBufs {
+        SnapshotBufs {
+            bytes: self.bytes,
+            parts: self.parts,
         }
     }
 
@@ -219,8 +269,15 @@ mod tests {
         let long = vec![b"set".to_vec(), vec![b'x'; 130]];
         let s = slowlog_args(&long);
         assert_eq!(s[1].len(), 128 + "... (2 more bytes)".len());
-        assert_eq!(ArgSnapshot::take(&long).to_args(), s);
-        assert_eq!(ArgSnapshot::take(&many).to_args(), slowlog_args(&many));
+        assert_eq!(
+            ArgSnapshot::take(&long, SnapshotBufs::default()).to_args(),
+            s
+        );
+        let snap = ArgSnapshot::take(&many, SnapshotBufs::default());
+        assert_eq!(snap.to_args(), slowlog_args(&many));
+        // Reused buffers keep nothing of the previous copy.
+        let again = ArgSnapshot::take(&long, snap.recycle());
+        assert_eq!(again.to_args(), s);
     }
 
     #[test]

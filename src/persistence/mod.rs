@@ -257,6 +257,14 @@ pub fn refuse_write(store: &Store, args: &[Vec<u8>]) -> Option<Reply> {
     }))
 }
 
+/// True when [`after_command`] may wait for the disk (`appendfsync always`).
+pub fn fsyncs_each_write(store: &Store) -> bool {
+    store
+        .persist
+        .as_ref()
+        .is_some_and(|att| att.shared.cfg.fsync == FsyncPolicy::Always)
+}
+
 /// After a top-level command (or an expiry cycle): appends the gathered batch to the log.
 /// `Err(text)` means the write could not be made durable; the reply must become that error.
 pub fn after_command(store: &mut Store, now_us: i64) -> Result<(), String> {

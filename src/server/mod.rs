@@ -161,7 +161,11 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
             .spawn(move || gate.run())?
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        // One worker, as Redis has one event loop: the engine lock serialises commands anyway,
+        // and a second worker only contended for it and for the cores the clients need
+        // (redis-benchmark -P 16 ran 10-40% faster with one; see README's server_bench row).
+        // Scripts and other long waits leave it through `block_in_place`.
+        .worker_threads(1)
         .thread_name("burner-server")
         .enable_all()
         .build()?;
@@ -508,6 +512,10 @@ impl Conn {
         let mut wakes = Wakes::default();
         let mut ran = Ran::Idle;
         let client = &mut self.g.client;
+        // One clock read per batch: each command's time is the batch's start plus what the
+        // commands before it took (a batch runs in microseconds unless one of them is slow).
+        let mut now_us = engine.clock().now_us();
+        let mut ended = None;
         while let Some(item) = self.queue.pop_front() {
             let args = match item {
                 Item::Cmd(a) => a,
@@ -520,10 +528,13 @@ impl Conn {
             let quit = args
                 .first()
                 .is_some_and(|a| a.eq_ignore_ascii_case(b"QUIT"));
-            let mut env = Env::new(engine.clock().now_us());
+            let mut env = Env::new(now_us);
             env.wakes = std::mem::take(&mut wakes);
+            env.started = ended;
             let r = engine.execute_locked(&mut store, client, args, &mut env);
             wakes = std::mem::take(&mut env.wakes);
+            now_us += env.took_us as i64;
+            ended = env.ended;
             if let Some(sub) = client.pubsub.as_ref() {
                 for p in sub.drain() {
                     encode(&p.into_reply(), client.resp, &mut self.out);
