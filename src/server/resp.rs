@@ -5,6 +5,7 @@
 //! protocol errors with Redis's texts; the connection then replies and closes.
 
 use crate::reply::{format_double, Reply};
+use crate::types::string::itoa_buf;
 
 /// Largest multibulk count Redis accepts.
 pub const MAX_MULTIBULK: i64 = 1024 * 1024;
@@ -200,7 +201,7 @@ pub fn encode(r: &Reply, resp: u8, out: &mut Vec<u8>) {
         }
         Reply::Int(i) => {
             out.push(b':');
-            out.extend_from_slice(i.to_string().as_bytes());
+            out.extend_from_slice(itoa_buf(*i).as_bytes());
             out.extend_from_slice(b"\r\n");
         }
         Reply::Bulk(b) => bulk(b, out),
@@ -270,7 +271,7 @@ pub fn encode(r: &Reply, resp: u8, out: &mut Vec<u8>) {
 
 fn header(kind: u8, n: usize, out: &mut Vec<u8>) {
     out.push(kind);
-    out.extend_from_slice(n.to_string().as_bytes());
+    out.extend_from_slice(itoa_buf(n as i64).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 

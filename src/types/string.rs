@@ -82,10 +82,7 @@ impl StrValue {
     /// Calls `f` with the string's bytes without allocating for raw strings.
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            StrValue::Int(i) => {
-                let mut buf = itoa_buf(*i);
-                f(buf.as_bytes_mut())
-            }
+            StrValue::Int(i) => f(itoa_buf(*i).as_bytes()),
             StrValue::Raw(b) => f(b),
             StrValue::Grown(b) => f(b),
         }
@@ -132,12 +129,14 @@ pub struct ItoaBuf {
 }
 
 impl ItoaBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
+    /// The digits (and sign).
+    pub fn as_bytes(&self) -> &[u8] {
         &self.buf[self.start..self.start + self.len]
     }
 }
 
-fn itoa_buf(v: i64) -> ItoaBuf {
+/// `v`'s decimal text, without allocating.
+pub fn itoa_buf(v: i64) -> ItoaBuf {
     let mut buf = [0u8; 20];
     let mut i = 20;
     let neg = v < 0;
