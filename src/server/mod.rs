@@ -163,7 +163,7 @@ pub fn serve(engine: Arc<Engine>, opts: ServeOptions) -> io::Result<ServerHandle
     let rt = tokio::runtime::Builder::new_multi_thread()
         // One worker, as Redis has one event loop: the engine lock serialises commands anyway,
         // and a second worker only contended for it and for the cores the clients need
-        // (redis-benchmark -P 16 ran 10-40% faster with one; see README's server_bench row).
+        // (redis-benchmark -P 16 ran 10-15% faster with one, same build, same run).
         // Scripts and other long waits leave it through `block_in_place`.
         .worker_threads(1)
         .thread_name("burner-server")
@@ -533,8 +533,13 @@ impl Conn {
             env.started = ended;
             let r = engine.execute_locked(&mut store, client, args, &mut env);
             wakes = std::mem::take(&mut env.wakes);
-            now_us += env.took_us as i64;
+            // Chained while what ran was only the command; read afresh (like the timing, see
+            // `execute_locked`) after one that served blocked clients or waited for an fsync.
             ended = env.ended;
+            now_us = match ended {
+                Some(_) => now_us + env.took_us as i64,
+                None => engine.clock().now_us(),
+            };
             if let Some(sub) = client.pubsub.as_ref() {
                 for p in sub.drain() {
                     encode(&p.into_reply(), client.resp, &mut self.out);
