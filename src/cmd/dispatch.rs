@@ -23,7 +23,16 @@ pub fn dispatch(
     if args.is_empty() {
         return Some(Reply::Error("ERR empty command".into()));
     }
-    let Some((spec, spec_idx)) = table().get_indexed(&args[0]) else {
+    let found = table().get_indexed(&args[0]);
+    let stat_name = found.map(|(spec, _)| stat_name(spec, &args));
+    if !env.in_exec && !env.in_script && !env.block_retry {
+        // CLIENT LIST's `idle` and `cmd`: the last command the client sent (EXEC, not what it ran).
+        if let Some(info) = store.clients.get_mut(&client.id) {
+            info.last_ms = env.now_ms;
+            info.last_cmd = stat_name.clone().unwrap_or_default();
+        }
+    }
+    let (Some((spec, spec_idx)), Some(stat_name)) = (found, stat_name) else {
         let e = unknown_command(&args);
         flag_multi_error(client);
         return Some(rejected(store, None, e.text()));
@@ -87,7 +96,6 @@ pub fn dispatch(
     // Redis logs neither EXEC (its commands are logged one by one) nor what scripts run.
     let slow = (store.slowlog.slower_than_us >= 0 && !env.in_script && spec.name != "exec")
         .then(|| ArgSnapshot::take(&args, std::mem::take(&mut store.slowlog.scratch)));
-    let stat_name = stat_name(spec, &args);
     // A front door running a batch hands over the instant the previous command ended.
     let started = env.started.take().unwrap_or_else(Instant::now);
     let mut ctx = Ctx {

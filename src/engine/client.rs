@@ -88,8 +88,9 @@ pub struct ClientInfo {
     pub db: usize,
     /// Protocol version (mirrored on HELLO).
     pub resp: u8,
-    /// Last command name.
-    pub last_cmd: String,
+    /// Last command sent, as CLIENT LIST's `cmd` names it (`get`, `client|list`); empty before
+    /// the first.
+    pub last_cmd: std::borrow::Cow<'static, str>,
     /// Address shown by CLIENT LIST (e.g. a socket peer); empty for in-process clients.
     pub addr: String,
     /// Kill flag shared with the owning front door.
