@@ -1,11 +1,9 @@
 """Connection-level commands and the pool/connection contract with redis-py."""
 
-import time
-
 import pytest
 import redis
 from burner_redis import BurnerSyncConnectionPool, Engine
-from conftest import burner_client
+from conftest import unix_client
 
 
 def test_ping_echo_select(diff):
@@ -41,42 +39,46 @@ def test_client_list_names_the_last_command_sent(diff):
 
     assert diff.call(own) == "client|info"
 
-    def after_exec(c):
-        p = c.pipeline(transaction=True)
-        p.set("k", "v").get("k")
-        p.execute()
-        entry = [e for e in c.client_list() if int(e["id"]) == c.client_id()]
-        return entry[0]["cmd"], c.client_info()["cmd"]
+    def seen_after_exec(c):
+        # A watching pipeline keeps its own connection, from which the transaction's connection
+        # is looked at: its last command is EXEC, not what the transaction ran.
+        observer = c.pipeline()
+        observer.watch("unrelated")
+        try:
+            tx = c.pipeline(transaction=True)
+            tx_id, _ = tx.client_id().set("k", "v").execute()
+            text = observer.execute_command("CLIENT", "LIST")  # no reply callback on this path
+            text = text.decode() if isinstance(text, bytes) else text
+            entries = [dict(f.split("=", 1) for f in line.split()) for line in text.splitlines()]
+            return [e["cmd"] for e in entries if int(e["id"]) == tx_id]
+        finally:
+            observer.reset()
 
-    # The last command of a transaction is EXEC, not what it ran; CLIENT ID was sent after it.
-    got = diff.call(after_exec)
-    assert got == ("client|list", "client|info")
+    assert diff.call(seen_after_exec) == ["exec"]
 
 
-def test_client_list_idle_counts_from_the_last_command(served_engine):
-    # A client that sent nothing for 2 s shows idle >= 2 while its age keeps counting from its
-    # creation; one that just sent a command shows idle 0.
-    if served_engine is None:
-        engine = Engine()  # both clients on one engine, each with its own connection
-        quiet, busy = (
+def test_client_list_idle_counts_from_the_last_command(tmp_path):
+    # `idle` counts from a client's last command, `age` from its creation, for an in-process and
+    # a socket client alike (a manual clock, so no sleeping).
+    engine = Engine(manual_clock_ms=1_000_000)
+    with engine.serve(unix_socket=str(tmp_path / "s.sock")) as srv:
+        local, busy = (
             redis.Redis(connection_pool=BurnerSyncConnectionPool(engine, decode_responses=True)) for _ in "ab"
         )
-    else:
-        quiet, busy = (burner_client(served_engine, protocol=2, decode_responses=True) for _ in "ab")
-    try:
-        quiet_id = quiet.client_id()
-        time.sleep(2.2)
-        busy.ping()
-        entries = {int(e["id"]): e for e in busy.client_list()}
-        assert int(entries[quiet_id]["idle"]) >= 2
-        assert entries[quiet_id]["cmd"] == "client|id"
-        me = entries[busy.client_id()]
-        assert int(me["idle"]) == 0 and me["cmd"] == "client|list"
-        quiet.ping()
-        assert int({int(e["id"]): e for e in busy.client_list()}[quiet_id]["idle"]) == 0
-    finally:
-        quiet.connection_pool.disconnect()
-        busy.connection_pool.disconnect()
+        remote = unix_client(srv.unix_socket, decode_responses=True)
+        try:
+            quiet = {local.client_id(): "local", remote.client_id(): "remote"}
+            engine.advance_clock(5_000)
+            local.ping()
+            engine.advance_clock(3_000)
+            entries = {int(e["id"]): e for e in busy.client_list()}
+            seen = {quiet[i]: (int(e["age"]), int(e["idle"]), e["cmd"]) for i, e in entries.items() if i in quiet}
+            assert seen == {"local": (8, 3, "ping"), "remote": (8, 8, "client|id")}
+            me = entries[busy.client_id()]
+            assert (int(me["idle"]), me["cmd"]) == (0, "client|list")
+        finally:
+            for c in (local, busy, remote):
+                c.connection_pool.disconnect()
 
 
 async def test_async_roundtrip(r):
