@@ -713,6 +713,7 @@ async fn handle<S>(
         // Run what the input holds, a few batches at a time so one busy client does not hold a
         // worker thread for long.
         let mut more = false;
+        let out_before = c.out.len();
         if !closing && contended.is_none() && check_block && c.g.client.blocked.is_some() {
             check_block = false;
             match c.step_block() {
@@ -791,6 +792,14 @@ async fn handle<S>(
             || c.buf.len() - c.start > QUERY_LIMIT
         {
             break;
+        }
+        if c.out.len() > out_before && !closing {
+            // Fresh replies wait until the other ready connections have run theirs, and are
+            // then written one after another, as Redis writes its replies before it sleeps: a
+            // client process woken by the first write reads the rest without sleeping again,
+            // where a write after each connection's commands woke it (a cross-core wake-up) once
+            // per connection.
+            tokio::task::yield_now().await;
         }
         let blocked = c.g.client.blocked.is_some();
         if c.buf.capacity() - c.buf.len() < 4096 {
