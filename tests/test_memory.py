@@ -384,3 +384,33 @@ def test_info_memory_fields_are_consistent(rs):
     if os.path.exists("/proc/self/status"):
         assert rss >= 1_000_000  # the process's real resident set, not a copy of used_memory
     assert int(m["used_memory_dataset"]) + int(m["used_memory_overhead"]) == used
+
+
+@pytest.mark.in_process_only
+def test_active_expiry_wakes_for_each_first_ttl_in_any_database():
+    """The expiry thread sleeps while no key has a TTL; the first TTL set afterwards, in any
+    database and by any command that sets one, wakes it, so keys nobody reads again are still
+    reclaimed (DBSIZE does not expire keys itself). Twice, so the second wake (after the thread
+    went back to sleep) is checked too."""
+    import time
+
+    pool = BurnerSyncConnectionPool(db=5)
+    r = redis.Redis(connection_pool=pool)
+    try:
+        for setter in (
+            lambda: r.set("a", "v", px=50),
+            lambda: (r.set("b", "v"), r.pexpire("b", 50)),
+            lambda: r.eval("redis.call('SELECT', 7); return redis.call('SET', 'c', 'v', 'PX', 50)", 0),
+        ):
+            time.sleep(0.3)  # the thread has found no TTL and sleeps
+            setter()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                sizes = [int(r.execute_command("INFO", "keyspace").get(f"db{d}", {}).get("keys", 0))
+                         for d in (5, 7)]
+                if sizes == [0, 0]:
+                    break
+                time.sleep(0.02)
+            assert sizes == [0, 0], sizes
+    finally:
+        pool.disconnect()

@@ -40,7 +40,11 @@ impl Args {
 
     /// The next argument, or a syntax error if there is none.
     pub fn next_bytes(&mut self) -> Result<Vec<u8>, CmdError> {
-        self.items.next().ok_or(CmdError::Syntax)
+        // A match, not `ok_or`: the error is built (and dropped) only when it is returned.
+        match self.items.next() {
+            Some(a) => Ok(a),
+            None => Err(CmdError::Syntax),
+        }
     }
 
     /// The next argument if any.
@@ -98,7 +102,10 @@ pub fn eq_kw(a: &[u8], kw: &str) -> bool {
 
 /// Parses a Redis integer (`string2ll` rules).
 pub fn parse_i64(b: &[u8]) -> Result<i64, CmdError> {
-    parse_i64_opt(b).ok_or(CmdError::NotInteger)
+    match parse_i64_opt(b) {
+        Some(n) => Ok(n),
+        None => Err(CmdError::NotInteger),
+    }
 }
 
 /// Parses a Redis integer, returning None when it is not one.

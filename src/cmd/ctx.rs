@@ -152,7 +152,10 @@ impl<'a> Ctx<'a> {
     pub fn read<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&T>, CmdError> {
         match self.lookup(key) {
             None => Ok(None),
-            Some(v) => T::from_value(v).map(Some).ok_or(CmdError::WrongType),
+            Some(v) => match T::from_value(v) {
+                Some(t) => Ok(Some(t)),
+                None => Err(CmdError::WrongType),
+            },
         }
     }
 
@@ -160,7 +163,10 @@ impl<'a> Ctx<'a> {
     pub fn write<T: Typed>(&mut self, key: &[u8]) -> Result<Option<&mut T>, CmdError> {
         match self.lookup_mut(key) {
             None => Ok(None),
-            Some(v) => T::from_value_mut(v).map(Some).ok_or(CmdError::WrongType),
+            Some(v) => match T::from_value_mut(v) {
+                Some(t) => Ok(Some(t)),
+                None => Err(CmdError::WrongType),
+            },
         }
     }
 
@@ -170,7 +176,10 @@ impl<'a> Ctx<'a> {
         self.expire_if_needed(key);
         let db = self.client.db;
         let v = self.store.dbs[db].get_or_insert_with(key, T::new_value);
-        T::from_value_mut(v).ok_or(CmdError::WrongType)
+        match T::from_value_mut(v) {
+            Some(t) => Ok(t),
+            None => Err(CmdError::WrongType),
+        }
     }
 
     /// Checks that `key` is missing or of type `T`, without borrowing it.

@@ -114,7 +114,7 @@ pub fn is_container(name: &str) -> bool {
 /// The joined command table.
 pub struct Table {
     /// Each command and its position in `all`.
-    by_name: HashMap<&'static str, (&'static CommandSpec, usize)>,
+    by_name: HashMap<&'static [u8], (&'static CommandSpec, usize)>,
     /// Every command by name, for COMMAND / COMMAND COUNT (and per-command counters).
     pub all: Vec<&'static CommandSpec>,
 }
@@ -134,13 +134,12 @@ impl Table {
         let lower = &mut buf[..name.len()];
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
-        let s = std::str::from_utf8(lower).ok()?;
-        self.by_name.get(s).copied()
+        self.by_name.get(&*lower).copied()
     }
 
     /// The position in [`Table::all`] of the command named exactly `name` (lower case).
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.by_name.get(name).map(|&(_, i)| i)
+        self.by_name.get(name.as_bytes()).map(|&(_, i)| i)
     }
 }
 
@@ -155,7 +154,7 @@ pub fn table() -> &'static Table {
         all.sort_by_key(|s| s.name);
         let mut by_name = HashMap::new();
         for (i, &spec) in all.iter().enumerate() {
-            let prev = by_name.insert(spec.name, (spec, i));
+            let prev = by_name.insert(spec.name.as_bytes(), (spec, i));
             assert!(prev.is_none(), "command {} defined twice", spec.name);
         }
         Table { by_name, all }

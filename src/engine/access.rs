@@ -21,6 +21,8 @@ pub struct AccessClock {
     log_factor: AtomicU32,
     decay_time: AtomicU32,
     rng: AtomicU64,
+    /// Set when a key gains a TTL where it had none (see [`AccessClock::take_ttl_added`]).
+    ttl_added: AtomicBool,
 }
 
 impl Default for AccessClock {
@@ -31,11 +33,25 @@ impl Default for AccessClock {
             log_factor: AtomicU32::new(10),
             decay_time: AtomicU32::new(1),
             rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15),
+            ttl_added: AtomicBool::new(false),
         }
     }
 }
 
 impl AccessClock {
+    /// Notes that a key of one of the store's databases gained a TTL.
+    #[inline]
+    pub fn note_ttl_added(&self) {
+        self.ttl_added.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a key gained a TTL since the last call: the after-command check that wakes an
+    /// idle expiry thread looks at the databases only then.
+    #[inline]
+    pub fn take_ttl_added(&self) -> bool {
+        self.ttl_added.load(Ordering::Relaxed) && self.ttl_added.swap(false, Ordering::Relaxed)
+    }
+
     /// Advances the clock to `now_ms` (Unix ms).
     #[inline]
     pub fn set_now(&self, now_ms: i64) {

@@ -235,6 +235,7 @@ impl Db {
         } else if self.keys.contains_key(key) {
             reserve_one(&mut self.expires);
             self.expires.insert(Bytes::new(key), at_ms);
+            self.access.note_ttl_added();
         }
     }
 

@@ -42,7 +42,12 @@ pub struct ExpiryControl {
 impl ExpiryControl {
     /// Wakes an idle expiry thread if a key now has a TTL. Cheap when the thread is busy.
     pub fn note_ttls(&self, store: &Store) {
-        if self.idle.load(Ordering::Relaxed) && store.dbs.iter().any(|d| d.expires_len() > 0) {
+        // The databases are looked at only when a key gained a TTL since the last look: the
+        // thread sleeps only when none has one, so a first TTL is always a new one.
+        if self.idle.load(Ordering::Relaxed)
+            && store.access.take_ttl_added()
+            && store.dbs.iter().any(|d| d.expires_len() > 0)
+        {
             let _g = self.lock.lock();
             self.idle.store(false, Ordering::Relaxed);
             self.cv.notify_all();

@@ -137,26 +137,14 @@ impl ItoaBuf {
 
 /// `v`'s decimal text, without allocating.
 pub fn itoa_buf(v: i64) -> ItoaBuf {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(v).as_bytes();
     let mut buf = [0u8; 20];
-    let mut i = 20;
-    let neg = v < 0;
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        buf[i] = b'-';
-    }
+    buf[..digits.len()].copy_from_slice(digits);
     ItoaBuf {
         buf,
-        start: i,
-        len: 20 - i,
+        start: 0,
+        len: digits.len(),
     }
 }
 
