@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 import redis
@@ -390,10 +391,8 @@ def test_info_memory_fields_are_consistent(rs):
 def test_active_expiry_wakes_for_each_first_ttl_in_any_database():
     """The expiry thread sleeps while no key has a TTL; the first TTL set afterwards, in any
     database and by any command that sets one, wakes it, so keys nobody reads again are still
-    reclaimed (DBSIZE does not expire keys itself). Twice, so the second wake (after the thread
-    went back to sleep) is checked too."""
-    import time
-
+    reclaimed (DBSIZE does not expire keys itself). Three times, so the wakes after the thread
+    went back to sleep are checked too."""
     pool = BurnerSyncConnectionPool(db=5)
     r = redis.Redis(connection_pool=pool)
     try:

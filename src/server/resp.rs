@@ -35,6 +35,17 @@ fn parse_len(b: &[u8]) -> Option<i64> {
     crate::cmd::args::parse_i64_opt(b)
 }
 
+/// The length line starting at `from` (after `*` or `$`): its value (`None` when it is not a
+/// Redis integer) and where its CRLF starts, or `None` while the CRLF has not arrived.
+#[inline]
+fn len_line(buf: &[u8], from: usize) -> Option<(Option<i64>, usize)> {
+    if let Some((n, end)) = plain_len(buf, from) {
+        return Some((Some(n), end));
+    }
+    let end = find_crlf(buf, from)?;
+    Some((parse_len(&buf[from..end]), end))
+}
+
 /// The common case of a length line, read in one pass: digits from `from` (no sign, no leading
 /// zero, at most 18) and CRLF. Returns the length and where its CRLF starts; anything else (a
 /// sign, a partial line, junk) is `None` and goes the general way, whose verdicts it shares.
@@ -68,20 +79,14 @@ pub fn parse(buf: &[u8], max_bulk: i64) -> Parsed {
     if buf[0] != b'*' {
         return parse_inline(buf);
     }
-    let (n, end) = match plain_len(buf, 1) {
-        Some(found) => found,
-        None => {
-            let Some(end) = find_crlf(buf, 1) else {
-                if buf.len() > MAX_INLINE {
-                    return Parsed::Error("Protocol error: too big mbulk count string".into());
-                }
-                return Parsed::Incomplete;
-            };
-            let Some(n) = parse_len(&buf[1..end]) else {
-                return Parsed::Error("Protocol error: invalid multibulk length".into());
-            };
-            (n, end)
+    let Some((n, end)) = len_line(buf, 1) else {
+        if buf.len() > MAX_INLINE {
+            return Parsed::Error("Protocol error: too big mbulk count string".into());
         }
+        return Parsed::Incomplete;
+    };
+    let Some(n) = n else {
+        return Parsed::Error("Protocol error: invalid multibulk length".into());
     };
     if n > MAX_MULTIBULK {
         return Parsed::Error("Protocol error: invalid multibulk length".into());
@@ -101,20 +106,14 @@ pub fn parse(buf: &[u8], max_bulk: i64) -> Parsed {
                 buf[pos] as char
             ));
         }
-        let (len, end) = match plain_len(buf, pos + 1) {
-            Some(found) => found,
-            None => {
-                let Some(end) = find_crlf(buf, pos + 1) else {
-                    if buf.len() - pos > 32 {
-                        return Parsed::Error("Protocol error: too big bulk count string".into());
-                    }
-                    return Parsed::Incomplete;
-                };
-                (parse_len(&buf[pos + 1..end]).unwrap_or(-1), end)
+        let Some((len, end)) = len_line(buf, pos + 1) else {
+            if buf.len() - pos > 32 {
+                return Parsed::Error("Protocol error: too big bulk count string".into());
             }
+            return Parsed::Incomplete;
         };
         let len = match len {
-            l if (0..=max_bulk).contains(&l) => l as usize,
+            Some(l) if (0..=max_bulk).contains(&l) => l as usize,
             _ => return Parsed::Error("Protocol error: invalid bulk length".into()),
         };
         let start = end + 2;

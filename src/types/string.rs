@@ -82,7 +82,7 @@ impl StrValue {
     /// Calls `f` with the string's bytes without allocating for raw strings.
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            StrValue::Int(i) => f(itoa_buf(*i).as_bytes()),
+            StrValue::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
             StrValue::Raw(b) => f(b),
             StrValue::Grown(b) => f(b),
         }
@@ -91,7 +91,7 @@ impl StrValue {
     /// Length in bytes.
     pub fn len(&self) -> usize {
         match self {
-            StrValue::Int(i) => itoa_buf(*i).len,
+            StrValue::Int(i) => itoa::Buffer::new().format(*i).len(),
             StrValue::Raw(b) => b.len(),
             StrValue::Grown(b) => b.len(),
         }
@@ -118,33 +118,6 @@ impl StrValue {
             StrValue::Grown(b) => b,
             _ => unreachable!("set above"),
         }
-    }
-}
-
-/// A stack buffer holding an integer's decimal text.
-pub struct ItoaBuf {
-    buf: [u8; 20],
-    start: usize,
-    len: usize,
-}
-
-impl ItoaBuf {
-    /// The digits (and sign).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[self.start..self.start + self.len]
-    }
-}
-
-/// `v`'s decimal text, without allocating.
-pub fn itoa_buf(v: i64) -> ItoaBuf {
-    let mut digits = itoa::Buffer::new();
-    let digits = digits.format(v).as_bytes();
-    let mut buf = [0u8; 20];
-    buf[..digits.len()].copy_from_slice(digits);
-    ItoaBuf {
-        buf,
-        start: 0,
-        len: digits.len(),
     }
 }
 
