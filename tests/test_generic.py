@@ -339,6 +339,21 @@ def test_object_refcount_idletime_freq(diff):
     assert diff.call(lambda c: c.object("refcount", "str")) == 1
     assert diff.call(lambda c: c.object("idletime", "str")) == 0
     assert diff.call(lambda c: c.object("refcount", "missing")) is None
+    # COPY duplicates the object: a copied small integer has a refcount of its own (still `int`),
+    # through RENAME too, until INCR makes a new (shared) one; the source stays shared.
+    diff("INCR", "counter")
+    diff("COPY", "counter", "copy")
+    diff("COPY", "shared", "other", "DB", "3")
+    diff("RENAME", "copy", "renamed")
+    for key in ("counter", "renamed"):
+        diff("OBJECT", "REFCOUNT", key)
+        diff("OBJECT", "ENCODING", key)
+    assert diff("OBJECT", "REFCOUNT", "renamed") == 1
+    diff("INCR", "renamed")
+    assert diff("OBJECT", "REFCOUNT", "renamed") == 2147483647
+    diff("SELECT", "3")
+    assert diff("OBJECT", "REFCOUNT", "other") == 1
+    diff("SELECT", "0")
     assert diff.error("OBJECT", "FREQ", "str").startswith("An LFU maxmemory policy is not selected")
     assert diff("OBJECT", "FREQ", "missing") is None
     assert diff.error("OBJECT", "FOO", "str") == "unknown subcommand 'FOO'. Try OBJECT HELP."

@@ -432,7 +432,10 @@ fn copy(ctx: &mut Ctx, mut args: Args) -> CmdResult {
     if dst_db == ctx.db_index() && src == dst {
         return Err(same_object());
     }
-    let Some(v) = ctx.lookup(&src).cloned() else {
+    let Some(v) = ctx.lookup(&src).map(|v| match v {
+        Value::Str(s) => Value::Str(s.duplicate()),
+        other => other.clone(),
+    }) else {
         return Ok(Reply::Int(0));
     };
     let ttl = ctx.db().expiry(&src);

@@ -50,7 +50,7 @@ pub fn value_size_sampled(v: &Value, samples: usize) -> usize {
     };
     let body = match v {
         Value::Str(s) => match s {
-            crate::types::StrValue::Int(_) => 0,
+            crate::types::StrValue::Int(_) | crate::types::StrValue::OwnInt(_) => 0,
             _ => s.len() + 1,
         },
         Value::Hash(h) => scale(&mut h.iter().map(|(f, x)| f.len() + x.len()), h.len()),

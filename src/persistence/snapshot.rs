@@ -141,7 +141,9 @@ fn encode<B: Serialize>(f: &SnapFrame<B>) -> Vec<u8> {
 /// Converts an engine value into its snapshot form (borrowing its bytes).
 pub fn value_out(v: &Value) -> SnapValue<&Bytes> {
     match v {
-        Value::Str(StrValue::Int(i)) => SnapValue::Int(*i),
+        // A snapshot keeps no object identity: an own integer reloads shared, as after a Redis
+        // restart.
+        Value::Str(StrValue::Int(i) | StrValue::OwnInt(i)) => SnapValue::Int(*i),
         // An in-place-edited string reloads as a plain one, as after a Redis restart.
         Value::Str(StrValue::Raw(r)) => SnapValue::Str(b(r)),
         Value::Str(StrValue::Grown(r)) => SnapValue::Str(b(r)),

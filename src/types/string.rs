@@ -7,6 +7,10 @@
 pub enum StrValue {
     /// An integer whose decimal form is the string.
     Int(i64),
+    /// The same, held in an object of its own where Redis would share one: COPY duplicates the
+    /// object, so a copied small integer reports OBJECT REFCOUNT 1 until it is rewritten.
+    /// Everything else treats it as `Int`.
+    OwnInt(i64),
     /// Any other bytes, stored whole (SET, MSET, ...); inline when short.
     Raw(Bytes),
     /// Bytes changed in place by APPEND or SETRANGE.
@@ -29,6 +33,15 @@ impl StrValue {
         StrValue::Raw(Bytes::from_vec(b))
     }
 
+    /// The value COPY stores: a copy of this one in an object of its own (see
+    /// [`StrValue::OwnInt`]).
+    pub fn duplicate(&self) -> StrValue {
+        match self {
+            StrValue::Int(i) => StrValue::OwnInt(*i),
+            other => other.clone(),
+        }
+    }
+
     /// Stores a copy of `b` whole, never as an integer (the result of a string operation).
     pub fn raw(b: &[u8]) -> StrValue {
         StrValue::Raw(Bytes::new(b))
@@ -37,7 +50,7 @@ impl StrValue {
     /// The string's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
-            StrValue::Int(i) => i.to_string().into_bytes(),
+            StrValue::Int(i) | StrValue::OwnInt(i) => i.to_string().into_bytes(),
             StrValue::Raw(b) => b.to_vec(),
             StrValue::Grown(b) => b.clone(),
         }
@@ -46,7 +59,7 @@ impl StrValue {
     /// The string's bytes, consuming the value.
     pub fn into_bytes(self) -> Vec<u8> {
         match self {
-            StrValue::Int(i) => i.to_string().into_bytes(),
+            StrValue::Int(i) | StrValue::OwnInt(i) => i.to_string().into_bytes(),
             StrValue::Raw(b) => b.into_vec(),
             StrValue::Grown(b) => b,
         }
@@ -55,7 +68,7 @@ impl StrValue {
     /// Heap bytes the value owns beyond its inline part (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         match self {
-            StrValue::Int(_) => 0,
+            StrValue::Int(_) | StrValue::OwnInt(_) => 0,
             StrValue::Raw(b) => b.heap_size(),
             StrValue::Grown(b) => b.capacity(),
         }
@@ -64,7 +77,7 @@ impl StrValue {
     /// The integer this string holds, if its text is a canonical integer (`string2ll`).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            StrValue::Int(i) => Some(*i),
+            StrValue::Int(i) | StrValue::OwnInt(i) => Some(*i),
             StrValue::Raw(b) => crate::cmd::args::parse_i64_opt(b),
             StrValue::Grown(b) => crate::cmd::args::parse_i64_opt(b),
         }
@@ -73,7 +86,7 @@ impl StrValue {
     /// OBJECT ENCODING's answer, as Redis 7.2 gives it.
     pub fn encoding(&self) -> &'static str {
         match self {
-            StrValue::Int(_) => "int",
+            StrValue::Int(_) | StrValue::OwnInt(_) => "int",
             StrValue::Raw(b) if b.len() <= EMBSTR_MAX => "embstr",
             StrValue::Raw(_) | StrValue::Grown(_) => "raw",
         }
@@ -82,7 +95,7 @@ impl StrValue {
     /// Calls `f` with the string's bytes without allocating for raw strings.
     pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         match self {
-            StrValue::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+            StrValue::Int(i) | StrValue::OwnInt(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
             StrValue::Raw(b) => f(b),
             StrValue::Grown(b) => f(b),
         }
@@ -91,7 +104,7 @@ impl StrValue {
     /// Length in bytes.
     pub fn len(&self) -> usize {
         match self {
-            StrValue::Int(i) => itoa::Buffer::new().format(*i).len(),
+            StrValue::Int(i) | StrValue::OwnInt(i) => itoa::Buffer::new().format(*i).len(),
             StrValue::Raw(b) => b.len(),
             StrValue::Grown(b) => b.len(),
         }
@@ -100,7 +113,7 @@ impl StrValue {
     /// True for the empty string.
     pub fn is_empty(&self) -> bool {
         match self {
-            StrValue::Int(_) => false,
+            StrValue::Int(_) | StrValue::OwnInt(_) => false,
             StrValue::Raw(b) => b.is_empty(),
             StrValue::Grown(b) => b.is_empty(),
         }
@@ -109,7 +122,7 @@ impl StrValue {
     /// Mutable bytes for an in-place change (APPEND, SETRANGE): the value becomes `Grown`.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         let bytes = match std::mem::replace(self, StrValue::Grown(Vec::new())) {
-            StrValue::Int(i) => i.to_string().into_bytes(),
+            StrValue::Int(i) | StrValue::OwnInt(i) => i.to_string().into_bytes(),
             StrValue::Raw(b) => b.into_vec(),
             StrValue::Grown(b) => b,
         };
