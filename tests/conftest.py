@@ -211,6 +211,16 @@ def unix_client(path: str, **kw) -> redis.Redis:
     return client
 
 
+def early_in_a_second() -> None:
+    """Waits, if need be, until 0.2-0.6 s past a wall-clock second. Redis's LRU clock counts whole
+    seconds and its 10 Hz cron refreshes the cached value, so a key written and then asked for
+    OBJECT IDLETIME reads 1 instead of 0 when that clock ticks in between; started here, both
+    commands read the same second on every server."""
+    frac = time.time() % 1
+    if not 0.2 <= frac <= 0.6:
+        time.sleep((1.2 - frac) % 1)
+
+
 def engine_client(e, **kw) -> redis.Redis:
     """A sync client of engine ``e``: in-process, or over its socket in socket mode."""
     if not VIA_SOCKET:

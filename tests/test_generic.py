@@ -8,6 +8,7 @@ import time
 import pytest
 import redis
 from burner_redis import BurnerSyncConnectionPool, Engine
+from conftest import early_in_a_second
 
 T0 = 1_700_000_000_000  # manual clock start, Unix ms
 
@@ -333,6 +334,7 @@ def test_object_string_encodings(diff):
 
 
 def test_object_refcount_idletime_freq(diff):
+    early_in_a_second()
     diff("MSET", "shared", "42", "big", "10000", "str", "hello")
     assert diff.call(lambda c: c.object("refcount", "shared")) == 2147483647
     assert diff.call(lambda c: c.object("refcount", "big")) == 1

@@ -21,7 +21,7 @@ import time
 import pytest
 import redis
 from burner_redis import BurnerSyncConnectionPool, Engine
-from conftest import engine_client
+from conftest import early_in_a_second, engine_client
 
 OOM = "command not allowed when used memory > 'maxmemory'."
 T0 = 1_700_000_000_000
@@ -162,6 +162,7 @@ def test_volatile_policy_with_no_ttl_keys_refuses(diff):
 
 
 def test_object_idletime_and_freq_errors_follow_the_policy(diff):
+    early_in_a_second()
     diff("SET", "k", "v")
     assert diff("OBJECT", "IDLETIME", "k") == 0
     err = diff.error("OBJECT", "FREQ", "k")
